@@ -1,0 +1,24 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench
+
+demo: $(VENV)/.installed
+	$(BIN)/semdigest demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/speed.py
+
+# torch first, pinned to the CPU wheel: left to itself, pip would pull a multi-GB CUDA build for sentence-transformers.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@

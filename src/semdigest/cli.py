@@ -1,0 +1,195 @@
+"""Command line: parse options, call the library, print. Nothing here is needed to use semdigest as a library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import SemdigestError
+from .ids import parse_id
+from .ingest import embedded_data, fetch_day, fetch_into, ingest_file
+from .lock import writer_lock
+from .paper import Paper
+from .store import Store
+
+
+class _Group(click.Group):
+    """Turns the errors a user can cause into `error: ...` and exit code 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SemdigestError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished batches are stored; run the command again to resume", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), help="Data directory (default: $SEMDIGEST_HOME or ./.semdigest).")
+@click.version_option(__version__, prog_name="semdigest")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """Semantic-ranking digests of new arXiv papers."""
+    ctx.obj = load_settings(home)
+
+
+def _store(settings: Settings) -> Store:
+    return Store(settings.db_path)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class _Meter:
+    """A one-line progress counter on stderr (rewritten in place on a terminal)."""
+
+    def __init__(self, label: str, total: int | None = None, unit: str = "papers") -> None:
+        self.label, self.total, self.unit = label, total, unit
+        self.done, self.started, self.shown = 0, time.monotonic(), 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self.shown >= 0.5 or (self.total and self.done >= self.total):
+            self.shown = now
+            self._show("\r" if sys.stderr.isatty() else "", "" if sys.stderr.isatty() else "\n")
+
+    def finish(self) -> None:
+        if sys.stderr.isatty() and self.shown:
+            click.echo(err=True)
+
+    def _show(self, prefix: str, suffix: str) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        of = f"/{self.total}" if self.total else ""
+        click.echo(f"{prefix}{self.label}: {self.done}{of} {self.unit} ({self.done / elapsed:.0f}/s)", err=True, nl=False)
+        click.echo(suffix, err=True, nl=False)
+
+
+@main.command()
+@click.option("--category", "-c", "categories", multiple=True, help="arXiv category (repeatable); default from config.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="A past day (API submittedDate range) instead of today's RSS listing.")
+@click.option("--id", "ids", multiple=True, help="Fetch these papers by arXiv id instead (repeatable).")
+@click.pass_obj
+def fetch(settings: Settings, categories: tuple[str, ...], day: object, ids: tuple[str, ...]) -> None:
+    """Fetch new papers from arXiv into the store."""
+    from .arxiv import Client
+
+    wanted = [parse_id(raw).id for raw in ids]  # malformed ids fail here, before any request
+    cats = list(categories or settings.categories)
+    meter = _Meter("fetching")
+    with writer_lock(settings.home, on_wait=_say), _store(settings) as store, _client(settings) as client:
+        if wanted:
+            lookup = client.lookup(wanted)
+            counts = fetch_into(store, lookup.papers)
+            for missing in lookup.missing:
+                _say(f"warning: arXiv does not know {missing}")
+        else:
+            when = day.date() if day else None  # type: ignore[attr-defined]
+            _say(f"fetching {'+'.join(cats)} {'for ' + str(when) if when else 'from today’s RSS listing'} ...")
+            counts = fetch_into(store, fetch_day(client, cats, when, on_page=lambda done, total: _page(meter, done, total)))
+    meter.finish()
+    total = counts.new + counts.updated + counts.unchanged
+    if total == 0 and not wanted:
+        click.echo("no papers announced (a weekend or holiday listing is empty)")
+        return
+    click.echo(f"{total} papers: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged")
+
+
+def _page(meter: _Meter, done: int, total: int) -> None:
+    meter.total = total
+    meter.advance(done - meter.done)
+
+
+def _client(settings: Settings):  # noqa: ANN202 - the arxiv module is imported lazily to keep start-up fast
+    from .arxiv import Client
+
+    return Client(settings.api_url, settings.rss_url, delay=settings.delay, max_retries=settings.max_retries, on_wait=_say)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+def ingest(settings: Settings, file: Path) -> None:
+    """Load a JSONL(.gz) file in the arXiv metadata snapshot format into the store."""
+    meter = _Meter(f"ingesting {file.name}")
+    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
+        report = ingest_file(store, file, progress=meter.advance)
+    meter.finish()
+    counts = report.counts
+    click.echo(f"{report.lines} lines: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
+               f"{len(report.bad)} bad")
+    for bad in report.bad[:20]:
+        _say(f"  line {bad.line}: {bad.reason}")
+    if len(report.bad) > 20:
+        _say(f"  ... and {len(report.bad) - 20} more bad lines")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.pass_context
+def demo(ctx: click.Context, file: Path | None) -> None:
+    """Run the daily job on the embedded default data (one real listing day) or FILE."""
+    ctx.invoke(ingest, file=file or embedded_data())
+    ctx.invoke(stats)
+
+
+@main.command()
+@click.argument("paper_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def show(settings: Settings, paper_id: str, as_json: bool) -> None:
+    """Show one stored paper."""
+    canonical = parse_id(paper_id).id
+    with _store(settings) as store:
+        paper = store.get(canonical)
+    if paper is None:
+        raise SemdigestError(f"{canonical} is not in the store (fetch it: semdigest fetch --id {canonical})")
+    click.echo(json.dumps(_paper_json(paper), indent=2, ensure_ascii=False) if as_json else _paper_text(paper))
+
+
+def _paper_json(paper: Paper) -> dict[str, object]:
+    record = {name: getattr(paper, name) for name in paper.__dataclass_fields__}
+    record["authors"], record["categories"] = list(paper.authors), list(paper.categories)
+    return record
+
+
+def _paper_text(paper: Paper) -> str:
+    version = f"v{paper.version}" if paper.version else ""
+    lines = [f"{paper.title}", f"arXiv:{paper.id}{version}  {' '.join(paper.categories)}  {paper.url}",
+             ", ".join(paper.authors)]
+    dates = [f"{label} {value[:10]}" for label, value in
+             (("published", paper.published), ("updated", paper.updated), ("listed", paper.listed)) if value]
+    lines.append(" · ".join(dates + ([paper.announce_type] if paper.announce_type else [])))
+    lines += [f"{label}: {value}" for label, value in
+              (("comment", paper.comment), ("journal", paper.journal_ref), ("doi", paper.doi)) if value]
+    return "\n".join(lines + ["", click.wrap_text(paper.abstract, 100)])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def stats(settings: Settings, as_json: bool) -> None:
+    """Papers, listing days and categories in the store."""
+    with _store(settings) as store:
+        result = store.stats()
+    if as_json:
+        click.echo(json.dumps(result.__dict__, indent=2))
+        return
+    days = f" ({result.first_day} .. {result.last_day})" if result.days else ""
+    click.echo(f"papers: {result.papers}\ndays: {result.days}{days}")
+    click.echo("categories: " + ", ".join(f"{name} {count}" for name, count in result.categories[:12]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""The SQLite store: papers, their listings, the embedding cache and the topics' seen-history.
+
+Every write runs in one transaction; the schema is versioned with `PRAGMA user_version` and
+migrated forward on open. WAL mode lets `show`/`similar` read while a fetch writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import StoreError
+from .paper import Paper
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE papers (
+        key INTEGER PRIMARY KEY,            -- stable integer id: the FAISS id of the paper's vector
+        id TEXT NOT NULL UNIQUE,            -- canonical arXiv id, no version
+        version INTEGER,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL,
+        authors TEXT NOT NULL,              -- JSON array
+        categories TEXT NOT NULL,           -- space-separated, primary first
+        published TEXT, updated TEXT, listed TEXT, announce_type TEXT,
+        comment TEXT, journal_ref TEXT, doi TEXT,
+        hash TEXT NOT NULL,                 -- of title + abstract: the embedding cache key
+        stored_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_listed ON papers(listed);
+    CREATE TABLE listings (                 -- every day a paper was announced (new, then replaced...)
+        date TEXT NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        announce_type TEXT,
+        PRIMARY KEY (date, paper_id)
+    ) WITHOUT ROWID;
+    """,
+)
+
+_COLUMNS = [f.name for f in fields(Paper)]
+_SELECT = f"SELECT key, {', '.join(_COLUMNS)} FROM papers"
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class Stats:
+    papers: int
+    days: int
+    first_day: str | None
+    last_day: str | None
+    categories: list[tuple[str, int]]  # primary category, papers; most first
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: not a readable semdigest database ({error})") from None
+        self.path = path
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if current > len(MIGRATIONS):
+            raise StoreError(f"database schema v{current} is newer than this semdigest (v{len(MIGRATIONS)})")
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # papers -----------------------------------------------------------------------------------
+
+    def upsert(self, papers: Iterable[Paper]) -> UpsertCounts:
+        """Insert new papers, update known ones in place when the incoming copy is newer. One transaction."""
+        counts = UpsertCounts()
+        with self.transaction():
+            for paper in papers:
+                self._upsert_one(paper, counts)
+        return counts
+
+    def _upsert_one(self, paper: Paper, counts: UpsertCounts) -> None:
+        row = self.db.execute(f"{_SELECT} WHERE id = ?", (paper.id,)).fetchone()
+        if row is None:
+            self._insert(paper)
+            counts.new += 1
+        else:
+            stored = _row_to_paper(row)
+            merged = merge(stored, paper)
+            if merged == stored:
+                counts.unchanged += 1
+            else:
+                self._write(merged, row[0])
+                counts.updated += 1
+        if paper.listed:
+            self.db.execute(
+                "INSERT INTO listings VALUES (?, ?, ?) ON CONFLICT (date, paper_id) DO UPDATE"
+                " SET announce_type = coalesce(excluded.announce_type, listings.announce_type)",
+                (paper.listed, paper.id, paper.announce_type),
+            )
+
+    def _insert(self, paper: Paper) -> None:
+        names = ", ".join(_COLUMNS)
+        marks = ", ".join("?" for _ in _COLUMNS)
+        self.db.execute(f"INSERT INTO papers ({names}, stored_at) VALUES ({marks}, ?)", (*_paper_values(paper), _now()))
+
+    def _write(self, paper: Paper, key: int) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in _COLUMNS)
+        self.db.execute(f"UPDATE papers SET {assignments}, stored_at = ? WHERE key = ?",
+                        (*_paper_values(paper), _now(), key))
+
+    def get(self, paper_id: str) -> Paper | None:
+        return self.get_many([paper_id]).get(paper_id)
+
+    def get_many(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        found: dict[str, Paper] = {}
+        for chunk in _chunks(list(paper_ids), 500):
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
+                paper = _row_to_paper(row)
+                found[paper.id] = paper
+        return found
+
+    def keys(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """The integer keys (FAISS ids) of the given papers that are stored."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(paper_ids), 500):
+            marks = ", ".join("?" for _ in chunk)
+            found.update(self.db.execute(f"SELECT id, key FROM papers WHERE id IN ({marks})", chunk).fetchall())
+        return found
+
+    def papers_by_key(self, keys: Sequence[int]) -> dict[int, Paper]:
+        found: dict[int, Paper] = {}
+        for chunk in _chunks([int(key) for key in keys], 500):
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.execute(f"{_SELECT} WHERE key IN ({marks})", chunk):
+                found[row[0]] = _row_to_paper(row)
+        return found
+
+    def listed_between(self, first: str, last: str) -> list[Paper]:
+        """Papers announced on any day from `first` to `last` (inclusive), each once, newest listing first."""
+        rows = self.db.execute(
+            f"{_SELECT} p JOIN (SELECT paper_id, max(date) AS day FROM listings"
+            " WHERE date BETWEEN ? AND ? GROUP BY paper_id) l ON l.paper_id = p.id ORDER BY l.day DESC, p.id DESC",
+            (first, last),
+        )
+        return [_row_to_paper(row) for row in rows]
+
+    def listing_days(self) -> list[str]:
+        return [day for (day,) in self.db.execute("SELECT DISTINCT date FROM listings ORDER BY date")]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+    def stats(self) -> Stats:
+        days = self.listing_days()
+        categories = self.db.execute(
+            "SELECT substr(categories, 1, instr(categories || ' ', ' ') - 1) AS primary_category, count(*)"
+            " FROM papers GROUP BY primary_category ORDER BY count(*) DESC, primary_category"
+        ).fetchall()
+        return Stats(self.count(), len(days), days[0] if days else None, days[-1] if days else None, categories)
+
+
+def merge(stored: Paper, incoming: Paper) -> Paper:
+    """The newer copy wins; fields it lacks are kept from the older one; the latest listing is kept."""
+    newer, older = (incoming, stored) if _is_newer(incoming, stored) else (stored, incoming)
+    values = {name: getattr(newer, name) for name in _COLUMNS}
+    for name in ("version", "published", "updated", "comment", "journal_ref", "doi", "authors", "categories"):
+        if not values[name]:
+            values[name] = getattr(older, name)
+    latest = max((p for p in (stored, incoming) if p.listed), key=lambda p: p.listed or "", default=newer)
+    values["listed"], values["announce_type"] = latest.listed, latest.announce_type
+    return Paper(**values)
+
+
+def _is_newer(incoming: Paper, stored: Paper) -> bool:
+    if incoming.version is not None and stored.version is not None and incoming.version != stored.version:
+        return incoming.version > stored.version
+    return (incoming.updated or "") >= (stored.updated or "")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _paper_values(paper: Paper) -> tuple[object, ...]:
+    values = {name: getattr(paper, name) for name in _COLUMNS}
+    values["authors"] = json.dumps(list(paper.authors), ensure_ascii=False)
+    values["categories"] = " ".join(paper.categories)
+    return tuple(values.values())
+
+
+def _row_to_paper(row: Sequence[object]) -> Paper:
+    """Map a `_SELECT` row (key first) back to a Paper; the hash is recomputed, not trusted."""
+    values = dict(zip(_COLUMNS, row[1:], strict=True))
+    values["authors"] = tuple(json.loads(values["authors"]))
+    values["categories"] = tuple(values["categories"].split())
+    del values["hash"]
+    return Paper(**values)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
