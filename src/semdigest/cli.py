@@ -114,7 +114,9 @@ def _page(meter: _Meter, done: int, total: int) -> None:
 def _client(settings: Settings):  # noqa: ANN202 - the arxiv module is imported lazily to keep start-up fast
     from .arxiv import Client
 
-    return Client(settings.api_url, settings.rss_url, delay=settings.delay, max_retries=settings.max_retries, on_wait=_say)
+    # retries back off from the politeness delay itself: 3 s, 6 s, 12 s ... against arXiv
+    return Client(settings.api_url, settings.rss_url, delay=settings.delay, backoff=settings.delay,
+                  max_retries=settings.max_retries, on_wait=_say)
 
 
 @main.command()
