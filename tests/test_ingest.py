@@ -88,14 +88,28 @@ def _rows(db_path: Path) -> list[tuple]:
         db.close()
 
 
+def _open_for_writing(fifo: Path, reader: subprocess.Popen):
+    """The FIFO's write end, once the reader has opened it; fails instead of hanging if the reader died."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(descriptor, True)
+            return os.fdopen(descriptor, "wb")
+        except OSError:  # ENXIO: no reader yet
+            assert reader.poll() is None, f"the ingest process exited with {reader.returncode}"
+            assert time.monotonic() < deadline, "the ingest process never opened its input"
+            time.sleep(0.05)
+
+
 def test_a_killed_ingest_resumes_to_the_same_rows(tmp_path, first_lines):
     lines = gzip.open(first_lines, "rb").readlines()
     fifo = tmp_path / "feed.jsonl"
     os.mkfifo(fifo)
     home = tmp_path / "killed"
-    run = subprocess.Popen([sys.executable, "-m", "semdigest.cli", "--home", str(home), "ingest", str(fifo)],
+    run = subprocess.Popen([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(fifo)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(fifo, "wb") as feed:
+    with _open_for_writing(fifo, run) as feed:
         feed.writelines(lines[:2500])  # two batches commit, the third waits for more input...
         feed.flush()
         deadline = time.monotonic() + 60
@@ -105,11 +119,11 @@ def test_a_killed_ingest_resumes_to_the_same_rows(tmp_path, first_lines):
         run.send_signal(signal.SIGKILL)  # ...and the run dies mid-batch
         run.wait()
     assert len(_rows(home / "semdigest.db")) == 2000
-    resumed = subprocess.run([sys.executable, "-m", "semdigest.cli", "--home", str(home), "ingest", str(first_lines)],
+    resumed = subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(first_lines)],
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     clean = tmp_path / "clean"
-    subprocess.run([sys.executable, "-m", "semdigest.cli", "--home", str(clean), "ingest", str(first_lines)], check=True,
+    subprocess.run([sys.executable, "-m", "semdigest", "--home", str(clean), "ingest", str(first_lines)], check=True,
                    capture_output=True)
     assert _rows(home / "semdigest.db") == _rows(clean / "semdigest.db")
     assert len(_rows(clean / "semdigest.db")) == FIRST

@@ -17,6 +17,7 @@ from .ids import parse_id
 from .ingest import embedded_data, fetch_day, fetch_into, ingest_file
 from .lock import writer_lock
 from .paper import Paper
+from .pipeline import IndexReport, Models, embed_missing, embed_texts, refresh_indexes
 from .store import Store
 
 
@@ -83,8 +84,6 @@ class _Meter:
 @click.pass_obj
 def fetch(settings: Settings, categories: tuple[str, ...], day: object, ids: tuple[str, ...]) -> None:
     """Fetch new papers from arXiv into the store."""
-    from .arxiv import Client
-
     wanted = [parse_id(raw).id for raw in ids]  # malformed ids fail here, before any request
     cats = list(categories or settings.categories)
     meter = _Meter("fetching")
@@ -138,15 +137,6 @@ def ingest(settings: Settings, file: Path) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path), required=False)
-@click.pass_context
-def demo(ctx: click.Context, file: Path | None) -> None:
-    """Run the daily job on the embedded default data (one real listing day) or FILE."""
-    ctx.invoke(ingest, file=file or embedded_data())
-    ctx.invoke(stats)
-
-
-@main.command()
 @click.argument("paper_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -193,5 +183,34 @@ def stats(settings: Settings, as_json: bool) -> None:
     click.echo("categories: " + ", ".join(f"{name} {count}" for name, count in result.categories[:12]))
 
 
-if __name__ == "__main__":
-    main()
+def _models(settings: Settings) -> Models:
+    return Models(settings.model, models_dir=settings.models_dir, cache_dir=settings.cache_dir, fast=settings.fast,
+                  on_load=_say)
+
+
+def _prepare(settings: Settings, store: Store, models: Models, *, rebuild: bool = False) -> tuple[int, IndexReport]:
+    """Embed what has no vector yet, then update both indexes: the `index` stage of every command."""
+    meter = _Meter("embedding")
+
+    def start(count: int) -> None:
+        _say(f"embedding {count} papers with {models.model} ...")
+        models.embedder  # noqa: B018 - load (or build) the model first, so the rate counts papers only
+        meter.total, meter.started = count, time.monotonic()
+
+    embedded = embed_missing(store, models, on_start=start, progress=meter.advance)
+    meter.finish()
+    return embedded, refresh_indexes(store, models.model_id, settings.index_dir, rebuild=rebuild, on_problem=_say)
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild both indexes from the cached vectors.")
+@click.pass_obj
+def index(settings: Settings, rebuild: bool) -> None:
+    """Embed papers that have no vector yet and update the FAISS and BM25 indexes."""
+    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
+        embedded, report = _prepare(settings, store, _models(settings), rebuild=rebuild)
+    how = "rebuilt" if report.rebuilt else f"+{report.added} -{report.removed}"
+    click.echo(f"embedded {embedded} papers; index: {report.total} papers ({report.kind}, {how})")
+
+
+from . import cli_digest, cli_topics  # noqa: E402,F401 - they register their commands on `main`

@@ -13,6 +13,7 @@ and BM25 top few hundred from the whole store), not the whole store.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,9 +30,7 @@ _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Za-z]\d+(?:\.\d+)*\.)\s+")
 
 def zscore(x: np.ndarray) -> np.ndarray:
     """Standardise over the candidates; a constant vector (e.g. no term matched) gives zeros."""
-    x = np.asarray(x, dtype=np.float64)
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+    return _Norm.of(x)(x)
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
@@ -40,26 +39,90 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT)
     return (1.0 - weight) * zscore(dense) + weight * zscore(lexical)
 
 
+@dataclass(frozen=True)
+class _Norm:
+    mean: float
+    sd: float
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> _Norm:
+        x = np.asarray(x, dtype=np.float64)
+        return cls(float(x.mean()), float(x.std())) if len(x) else cls(0.0, 0.0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return (x - self.mean) / self.sd if self.sd > 0 else np.zeros_like(x)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A fusion fitted on one candidate pool: the final dense query and the pool's normalisation.
+
+    Calling it scores any papers on the pool's scale, so a store sample scored by the same Scorer says
+    how a candidate compares with the whole store (the digest's calibrated score).
+    """
+
+    query: np.ndarray
+    dense_norm: _Norm
+    lexical_norm: _Norm
+    dense_weight: float
+    lexical_weight: float
+    hub_weight: float = 0.0
+    examples: np.ndarray | None = None
+    negatives: np.ndarray | None = None
+    margin_norm: _Norm | None = None
+
+    def __call__(self, vecs: np.ndarray, lexical: np.ndarray | None = None,
+                 hubness: np.ndarray | None = None) -> np.ndarray:
+        vecs = np.asarray(vecs, np.float64)
+        score = self.dense_weight * self.dense_norm(self._dense(vecs, hubness))
+        if lexical is not None and self.lexical_weight:
+            score = score + self.lexical_weight * self.lexical_norm(lexical)
+        if self.margin_norm is not None:
+            margin = self._margin(vecs)
+            score = score - NEGATIVE_WEIGHT * np.maximum(margin, 0.0) / max(self.margin_norm.sd, 1e-12)
+        return score
+
+    def _dense(self, vecs: np.ndarray, hubness: np.ndarray | None) -> np.ndarray:
+        cos = vecs @ self.query
+        return cos if hubness is None else cos - self.hub_weight * np.asarray(hubness, np.float64)
+
+    def _margin(self, vecs: np.ndarray) -> np.ndarray:
+        """How much closer a paper is to its nearest rejected paper than to its nearest example."""
+        return (vecs @ self.negatives.T).max(axis=1) - (vecs @ self.examples.T).max(axis=1)
+
+
+def fit_hybrid(query_vec: np.ndarray, candidate_vecs: np.ndarray, lexical: np.ndarray,
+               hubness: np.ndarray | None = None, weight: float = LEXICAL_WEIGHT,
+               prf_k: int = PRF_K, prf_beta: float = PRF_BETA) -> Scorer:
+    """Fused dense + BM25 with one round of pseudo-relevance feedback: the dense query moves towards
+    the mean vector of the fused top `prf_k`, which fills in what a short topic name or a single
+    abstract leaves unsaid; BM25 keeps its first-pass scores. Vectors are unit-normalised.
+
+    `hubness` (optional, one value per candidate): the candidate's mean cosine to its k nearest
+    papers in the store. Subtracting half of it (CSLS) stops "hub" papers that are close to
+    everything from crowding every list.
+    """
+    cands = np.asarray(candidate_vecs, np.float64)
+    hub_weight = 0.0 if hubness is None else 0.5
+
+    def fitted(query: np.ndarray) -> Scorer:
+        dense = Scorer(query, _Norm(0.0, 1.0), _Norm(0.0, 1.0), 1.0, 0.0, hub_weight)._dense(cands, hubness)
+        return Scorer(query, _Norm.of(dense), _Norm.of(lexical), 1.0 - weight, weight, hub_weight)
+
+    first = fitted(np.asarray(query_vec, np.float64))
+    if prf_k <= 0 or len(cands) == 0:
+        return first
+    top = np.argsort(-first(cands, lexical, hubness), kind="stable")[:prf_k]
+    return fitted(first.query + prf_beta * cands[top].mean(axis=0))
+
+
 def hybrid_scores(query_vec: np.ndarray, candidate_vecs: np.ndarray, lexical: np.ndarray,
                   hubness: np.ndarray | None = None, weight: float = LEXICAL_WEIGHT,
                   prf_k: int = PRF_K, prf_beta: float = PRF_BETA) -> np.ndarray:
-    """Fused dense + BM25 scores with one round of pseudo-relevance feedback: the dense query moves
-    towards the mean vector of the fused top `prf_k`, which fills in what a short topic name or a
-    single abstract leaves unsaid; BM25 keeps its first-pass scores. Vectors are unit-normalised.
-
-    `hubness` (optional, one value per candidate): the candidate's mean cosine to its k nearest
-    papers in the whole store. Subtracting half of it (CSLS) stops "hub" papers that are close to
-    everything from crowding every list; it needs a per-paper value kept with the vectors.
-    """
-    def dense(q: np.ndarray) -> np.ndarray:
-        cos = candidate_vecs @ q
-        return cos if hubness is None else cos - 0.5 * np.asarray(hubness, np.float64)
-
-    first = fuse(dense(query_vec), lexical, weight)
-    if prf_k <= 0 or len(candidate_vecs) == 0:
-        return first
-    top = np.argsort(-first, kind="stable")[:prf_k]
-    return fuse(dense(query_vec + prf_beta * candidate_vecs[top].mean(axis=0)), lexical, weight)
+    """fit_hybrid's scores of the candidates themselves."""
+    scorer = fit_hybrid(query_vec, candidate_vecs, lexical, hubness, weight, prf_k, prf_beta)
+    return scorer(candidate_vecs, lexical, hubness)
 
 
 def topic_parts(name: str) -> list[str]:
@@ -87,10 +150,10 @@ def topic_vector(path_vec: np.ndarray, leaf_vec: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def example_scores(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,
-                   name_vec: np.ndarray | None = None, negative_vecs: np.ndarray | None = None,
-                   background_mean: np.ndarray | None = None) -> np.ndarray:
-    """Few-shot scores: Rocchio against the background plus lexical evidence of the examples.
+def fit_examples(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,
+                 name_vec: np.ndarray | None = None, negative_vecs: np.ndarray | None = None,
+                 background_mean: np.ndarray | None = None) -> Scorer:
+    """Few-shot scoring: Rocchio against the background plus lexical evidence of the examples.
 
     query = unit(sum(examples) + NAME_WEIGHT * name) - POOL_WEIGHT * mean(background)
     score = z(candidates @ query) + EXAMPLE_LEXICAL_WEIGHT * z(lexical) - NEGATIVE_WEIGHT * penalty
@@ -105,17 +168,36 @@ def example_scores(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical
     are closer to a rejected paper than to every example (about neutral on the labels).
     """
     cands = np.asarray(candidate_vecs, np.float64)
-    if len(cands) == 0:
-        return np.zeros(0)
     examples = np.asarray(example_vecs, np.float64)
     pos = examples.sum(axis=0)
     if name_vec is not None:
         pos = pos + NAME_WEIGHT * np.asarray(name_vec, np.float64)
-    ref = cands.mean(axis=0) if background_mean is None else np.asarray(background_mean, np.float64)
-    score = zscore(cands @ (pos / max(float(np.linalg.norm(pos)), 1e-12) - POOL_WEIGHT * ref))
-    if lexical is not None:
-        score = score + EXAMPLE_LEXICAL_WEIGHT * zscore(lexical)
-    if negative_vecs is not None and len(negative_vecs):
-        margin = (cands @ np.asarray(negative_vecs, np.float64).T).max(axis=1) - (cands @ examples.T).max(axis=1)
-        score = score - NEGATIVE_WEIGHT * np.maximum(margin, 0.0) / max(float(margin.std()), 1e-12)
-    return score
+    ref = (cands.mean(axis=0) if len(cands) else np.zeros_like(pos)) if background_mean is None \
+        else np.asarray(background_mean, np.float64)
+    query = pos / max(float(np.linalg.norm(pos)), 1e-12) - POOL_WEIGHT * ref
+    lexical_norm = _Norm.of(lexical) if lexical is not None else _Norm(0.0, 0.0)
+    scorer = Scorer(query, _Norm.of(cands @ query), lexical_norm, 1.0, EXAMPLE_LEXICAL_WEIGHT)
+    if negative_vecs is None or len(negative_vecs) == 0:
+        return scorer
+    with_negatives = replace(scorer, examples=examples, negatives=np.asarray(negative_vecs, np.float64))
+    return replace(with_negatives, margin_norm=_Norm.of(with_negatives._margin(cands)))
+
+
+def example_scores(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,
+                   name_vec: np.ndarray | None = None, negative_vecs: np.ndarray | None = None,
+                   background_mean: np.ndarray | None = None) -> np.ndarray:
+    """fit_examples' scores of the candidates themselves."""
+    if len(candidate_vecs) == 0:
+        return np.zeros(0)
+    scorer = fit_examples(candidate_vecs, example_vecs, lexical, name_vec, negative_vecs, background_mean)
+    return scorer(candidate_vecs, lexical)
+
+def hubness(candidate_vecs: np.ndarray, sample_vecs: np.ndarray, k: int = 10) -> np.ndarray:
+    """Each candidate's mean cosine to its `k` nearest papers in a sample of the store (itself excluded):
+    the `hubness` of hybrid_scores, computed when needed instead of kept per paper."""
+    if len(sample_vecs) == 0 or len(candidate_vecs) == 0:
+        return np.zeros(len(candidate_vecs))
+    sims = np.asarray(candidate_vecs, np.float32) @ np.asarray(sample_vecs, np.float32).T
+    sims[sims > 0.9999] = -1.0  # a candidate that is in the sample is not its own neighbour
+    k = min(k, sims.shape[1])
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1).astype(np.float64)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from .errors import StoreError
 from .paper import Paper
 
@@ -37,6 +39,24 @@ MIGRATIONS: tuple[str, ...] = (
         paper_id TEXT NOT NULL REFERENCES papers(id),
         announce_type TEXT,
         PRIMARY KEY (date, paper_id)
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE embeddings (               -- the embedding cache: a text is embedded once per model
+        model TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        vector BLOB NOT NULL,               -- float32, L2-normalised
+        PRIMARY KEY (model, hash)
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE shown (                    -- the seen-history: each paper is new to a topic once
+        topic TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        date TEXT NOT NULL,                 -- the digest day that first showed it
+        score REAL NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (topic, paper_id)
     ) WITHOUT ROWID;
     """,
 )
@@ -170,6 +190,32 @@ class Store:
                 found[row[0]] = _row_to_paper(row)
         return found
 
+    def keys_matching(self, since: str | None, until: str | None, categories: Sequence[str]) -> np.ndarray:
+        """Keys of papers first released (else listed) in [since, until] and in any of `categories`."""
+        day = "substr(coalesce(published, listed, updated), 1, 10)"
+        clauses, values = [], []
+        if since:
+            clauses.append(f"{day} >= ?")
+            values.append(since)
+        if until:
+            clauses.append(f"{day} <= ?")
+            values.append(until)
+        if categories:
+            clauses.append("(" + " OR ".join("(' ' || categories || ' ') LIKE ?" for _ in categories) + ")")
+            values += [f"% {category} %" for category in categories]
+        where = " AND ".join(clauses) or "1"
+        rows = self.db.execute(f"SELECT key FROM papers WHERE {where} ORDER BY key", values).fetchall()
+        return np.fromiter((key for (key,) in rows), dtype=np.int64, count=len(rows))
+
+    def texts(self, keys: Sequence[int]) -> list[str]:
+        """`title + " " + abstract` of these papers, in order (what is embedded and matched)."""
+        found: dict[int, str] = {}
+        for chunk in _chunks([int(key) for key in keys], 500):
+            marks = ", ".join("?" for _ in chunk)
+            found.update(self.db.execute(
+                f"SELECT key, title || ' ' || abstract FROM papers WHERE key IN ({marks})", chunk).fetchall())
+        return [found[int(key)] for key in keys]
+
     def listed_between(self, first: str, last: str) -> list[Paper]:
         """Papers announced on any day from `first` to `last` (inclusive), each once, newest listing first."""
         rows = self.db.execute(
@@ -192,6 +238,81 @@ class Store:
             " FROM papers GROUP BY primary_category ORDER BY count(*) DESC, primary_category"
         ).fetchall()
         return Stats(self.count(), len(days), days[0] if days else None, days[-1] if days else None, categories)
+
+    # embedding cache --------------------------------------------------------------------------
+
+    def unembedded(self, model: str) -> list[tuple[str, str]]:
+        """(hash, text) of every stored text that has no vector for `model` yet, each text once."""
+        rows = self.db.execute(
+            "SELECT p.hash, min(p.title || ' ' || p.abstract) FROM papers p LEFT JOIN embeddings e"
+            " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL GROUP BY p.hash ORDER BY min(p.key)",
+            (model,),
+        )
+        return rows.fetchall()
+
+    def put_vectors(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                ((model, h, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors)),
+            )
+
+    def embedded(self, model: str) -> dict[int, str]:
+        """key -> content hash of every paper whose current text has a vector for `model`."""
+        rows = self.db.execute(
+            "SELECT p.key, p.hash FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash", (model,)
+        )
+        return dict(rows.fetchall())
+
+    def vectors(self, model: str, keys: Sequence[int]) -> np.ndarray:
+        """The cached vectors of these papers, in order; a paper without one is an error of the caller."""
+        found: dict[int, bytes] = {}
+        for chunk in _chunks([int(key) for key in keys], 500):
+            marks = ", ".join("?" for _ in chunk)
+            found.update(self.db.execute(
+                f"SELECT p.key, e.vector FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
+                f" WHERE p.key IN ({marks})", (model, *chunk)).fetchall())
+        blobs = [found[int(key)] for key in keys]
+        if not blobs:
+            return np.empty((0, 0), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    def cached(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors by text hash (any text: a paper's, a topic's description)."""
+        found: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(hashes), 500):
+            marks = ", ".join("?" for _ in chunk)
+            for digest, blob in self.db.execute(
+                    f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", (model, *chunk)):
+                found[digest] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def models(self) -> dict[str, int]:
+        """Models with cached vectors and how many texts each has."""
+        return dict(self.db.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall())
+
+    # seen-history -----------------------------------------------------------------------------
+
+    def record_shown(self, topic: str, day: str, shown: Sequence[tuple[str, float, str]]) -> None:
+        """Remember (paper id, score, reason) as shown in `topic`'s digest of `day`; a rerun of the
+        same day refreshes its entries, a paper first shown on another day keeps that day."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO shown VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, paper_id) DO UPDATE"
+                " SET score = excluded.score, reason = excluded.reason WHERE shown.date = excluded.date",
+                ((topic, paper_id, day, score, reason) for paper_id, score, reason in shown),
+            )
+
+    def seen_before(self, topic: str, day: str) -> dict[str, str]:
+        """paper id -> day, for papers an earlier digest of `topic` already showed."""
+        rows = self.db.execute("SELECT paper_id, date FROM shown WHERE topic = ? AND date < ?", (topic, day))
+        return dict(rows.fetchall())
+
+    def shown_history(self, topic: str, limit: int) -> list[tuple[str, str, float, str]]:
+        """(paper id, day, score, reason) most recent first: what the topic's feed publishes."""
+        return self.db.execute(
+            "SELECT paper_id, date, score, reason FROM shown WHERE topic = ? ORDER BY date DESC, score DESC"
+            " LIMIT ?", (topic, limit)).fetchall()
 
 
 def merge(stored: Paper, incoming: Paper) -> Paper:

@@ -1,0 +1,5 @@
+"""`python -m semdigest` is the `semdigest` command."""
+
+from .cli import main
+
+main()
