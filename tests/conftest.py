@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,29 +42,59 @@ def arxiv_client(make_arxiv_client: Callable[..., Client]) -> Client:
     return make_arxiv_client()
 
 
-# --- the command line, against a temporary data directory and the local arXiv server ------------------------
+# --- the command line, against temporary data directories and the local arXiv server ----------------------
+
+DAY_FILE = Path(__file__).parents[1] / "src" / "semdigest" / "data" / "day-2025-08-18.jsonl"
 
 
-@pytest.fixture
-def home(tmp_path, arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPatch):
-    """A fresh data directory whose config points at the local arXiv server with tiny delays."""
-    root = tmp_path / "home"
-    root.mkdir()
+def _configure(root: Path, server: ArxivServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the data directory at the local arXiv server, with tiny delays."""
     (root / "config.toml").write_text("delay = 0.01\nmax_retries = 2\n")
     monkeypatch.setenv("SEMDIGEST_HOME", str(root))
-    monkeypatch.setenv("SEMDIGEST_API_URL", arxiv_server.url("/api/query"))
-    monkeypatch.setenv("SEMDIGEST_RSS_URL", arxiv_server.url("/rss"))
+    monkeypatch.setenv("SEMDIGEST_API_URL", server.url("/api/query"))
+    monkeypatch.setenv("SEMDIGEST_RSS_URL", server.url("/rss"))
     return root
 
 
 @pytest.fixture
-def cli(home):
-    """Run `semdigest ARGS` in-process; returns click's Result (exit_code, stdout, stderr)."""
+def home(tmp_path: Path, arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty data directory."""
+    root = tmp_path / "home"
+    root.mkdir()
+    return _configure(root, arxiv_server, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def indexed_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the real listing day 2025-08-18 (367 papers), embedded with the real model
+    and indexed: built once per session, copied by `day_home`."""
     from click.testing import CliRunner
 
     from semdigest.cli import main
 
-    def run(*args: str):
+    root = tmp_path_factory.mktemp("indexed") / "home"
+    for args in (["ingest", str(DAY_FILE)], ["index"]):
+        result = CliRunner().invoke(main, ["--home", str(root), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def day_home(indexed_day: Path, tmp_path: Path, arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of `indexed_day` (so a test may change it), pointed at the local arXiv server."""
+    root = tmp_path / "home"
+    shutil.copytree(indexed_day, root)
+    return _configure(root, arxiv_server, monkeypatch)
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """Run `semdigest ARGS` in-process against $SEMDIGEST_HOME; returns click's Result (exit_code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from semdigest.cli import main
+
+    def run(*args: object) -> Any:
         return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
 
     return run

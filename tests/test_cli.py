@@ -1,6 +1,9 @@
 """The foundation commands end to end: real SQLite files in tmp dirs, the local arXiv server."""
 
+import pytest
 from arxiv_server import RSS, Reply, fixture
+
+pytestmark = pytest.mark.usefixtures("home")
 
 DAY = "src/semdigest/data/day-2025-08-18.jsonl"
 

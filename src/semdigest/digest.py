@@ -51,9 +51,14 @@ def open_pool(store: Store, first: str, last: str, index_dir: Path,
     """The papers listed from `first` to `last`, with their vectors and the store-wide indexes."""
     papers = store.listed_between(first, last)
     if not papers:
-        when = first if first == last else f"from {first} to {last}"
-        raise EmptyPeriod(f"no stored papers were listed {'on ' if first == last else ''}{when}"
-                          f" (fetch them first: semdigest fetch --date {first})")
+        when = f"on {first}" if first == last else f"from {first} to {last}"
+        raise EmptyPeriod(f"no stored papers were listed {when} (fetch them first: semdigest fetch --date {first})")
+    return pool_of(store, papers, index_dir, embed)
+
+
+def pool_of(store: Store, papers: Sequence[Paper], index_dir: Path,
+            embed: Callable[[Sequence[str]], np.ndarray]) -> Pool:
+    """Any stored, indexed papers as a ranking pool (a listing period, or a curated list in bench/)."""
     vectors = VectorIndex.open(index_dir / VECTORS)
     keys = store.keys([paper.id for paper in papers])
     order = np.array([keys[paper.id] for paper in papers], dtype=np.int64)
@@ -64,7 +69,7 @@ def open_pool(store: Store, first: str, last: str, index_dir: Path,
         known = [found[i] for i in ids if i in found and ref_keys[i] in vectors.state]
         return known, store.vectors(vectors.model, [ref_keys[p.id] for p in known])
 
-    return Pool(papers, order, store.vectors(vectors.model, order.tolist()), Bm25Index.load(index_dir / LEXICAL),
+    return Pool(list(papers), order, store.vectors(vectors.model, order.tolist()), Bm25Index.load(index_dir / LEXICAL),
                 vectors.sample_keys, vectors.sample_vectors, embed, references)
 
 

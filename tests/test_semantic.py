@@ -1,0 +1,150 @@
+"""Embeddings, the FAISS and BM25 indexes and `similar`, with the real model on the real listing day."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from arxiv_server import Reply, fixture
+
+from semdigest.config import load_settings
+from semdigest.index import VectorIndex
+from semdigest.pipeline import VECTORS, Models, embed_texts
+from semdigest.search import Searcher
+from semdigest.store import Store
+
+SURVEY = "2508.13073"  # "Large VLM-based Vision-Language-Action Models for Robotic Manipulation: A Survey"
+
+
+def _open(home):
+    settings = load_settings(home)
+    return settings, Store(settings.db_path)
+
+
+def test_each_paper_is_its_own_nearest_neighbour(day_home):
+    settings, store = _open(day_home)
+    with store:
+        searcher = Searcher(store, settings.index_dir)
+        papers = store.listed_between("2025-08-18", "2025-08-18")[::15]
+        models = Models(settings.model, models_dir=settings.models_dir, cache_dir=settings.cache_dir)
+        vectors = embed_texts(store, searcher.model, [paper.text for paper in papers], models)
+        for paper, vector in zip(papers, vectors):
+            assert searcher.similar(vector, paper.text, n=1)[0].paper.id == paper.id
+
+
+def test_rerunning_index_embeds_nothing(day_home, cli):
+    result = cli("index")
+    assert result.exit_code == 0
+    assert "embedded 0 papers; index: 367 papers (flat, +0 -0)" in result.stdout
+
+
+def test_a_revised_abstract_is_reembedded_alone(day_home, cli, tmp_path):
+    settings, store = _open(day_home)
+    with store:
+        before = store.embedded(load_index_model(settings))
+        paper = store.get(SURVEY)
+        key = store.keys([SURVEY])[SURVEY]
+    revised = {"id": SURVEY, "title": paper.title, "abstract": paper.abstract + " We add a new section.",
+               "authors": ", ".join(paper.authors), "categories": " ".join(paper.categories), "update_date": "2025-08-20"}
+    (tmp_path / "v2.jsonl").write_text(json.dumps(revised) + "\n")
+    assert "1 updated" in cli("ingest", tmp_path / "v2.jsonl").stdout
+    result = cli("index")
+    assert "embedded 1 papers; index: 367 papers (flat, +1 -0)" in result.stdout
+    settings, store = _open(day_home)
+    with store:
+        after = store.embedded(load_index_model(settings))
+    assert {k for k in after if after[k] != before[k]} == {key}
+    assert VectorIndex.open(settings.index_dir / VECTORS).state[key] == after[key]
+
+
+def load_index_model(settings) -> str:
+    return VectorIndex.open(settings.index_dir / VECTORS).model
+
+
+@pytest.mark.parametrize("damage", ["truncate", "manifest"])
+def test_a_damaged_index_is_detected_and_rebuilt_from_the_cache(day_home, cli, damage):
+    vectors = day_home / "index" / VECTORS
+    if damage == "truncate":
+        data = (vectors / "papers.faiss").read_bytes()
+        (vectors / "papers.faiss").write_bytes(data[: len(data) // 3])
+    else:
+        manifest = json.loads((vectors / "manifest.json").read_text())
+        (vectors / "manifest.json").write_text(json.dumps({**manifest, "model": "another-model"}))
+    result = cli("index")
+    assert result.exit_code == 0
+    assert "rebuilding" in result.stderr
+    assert "embedded 0 papers; index: 367 papers (flat, rebuilt)" in result.stdout
+    assert cli("similar", SURVEY).exit_code == 0
+
+
+def test_similar_to_an_indexed_paper(day_home, cli):
+    result = cli("similar", SURVEY, "-n", "5", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["query"] == SURVEY and len(answer["results"]) == 5
+    ids = [hit["id"] for hit in answer["results"]]
+    assert SURVEY not in ids
+    scores = [hit["score"] for hit in answer["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {"id", "score", "title", "cosine", "date"} <= set(answer["results"][0])
+    # the nearest papers of a survey on VLA robot manipulation are robot-manipulation papers
+    assert sum("cs.RO" in hit["categories"] for hit in answer["results"]) >= 3
+
+
+def test_similar_filters(day_home, cli):
+    result = json.loads(cli("similar", SURVEY, "--category", "cs.CL", "--json").stdout)
+    assert result["results"] and all("cs.CL" in hit["categories"] for hit in result["results"])
+    assert json.loads(cli("similar", SURVEY, "--since", "2030-01-01", "--json").stdout)["results"] == []
+
+
+def test_similar_to_free_text(day_home, cli):
+    result = json.loads(cli("similar", "--text", "diffusion models for video generation", "-n", "5", "--json").stdout)
+    settings, store = _open(day_home)
+    with store:
+        texts = [store.get(hit["id"]).text.lower() for hit in result["results"]]
+    assert all("video" in text and ("diffusion" in text or "generat" in text) for text in texts)
+
+
+def test_similar_fetches_an_unknown_paper_from_arxiv(day_home, cli, arxiv_server):
+    arxiv_server.route("/api/query", [Reply(200, fixture("api2026_idlist_1605.08386_unversioned.xml"))])
+    result = cli("similar", "arXiv:1605.08386", "-n", "3")
+    assert result.exit_code == 0, result.output
+    assert arxiv_server.requests[0].params["id_list"] == "1605.08386"
+    assert "embedding 1 papers" in result.stderr and result.stdout.count("\n") >= 4
+    assert cli("similar", "1605.08386").exit_code == 0 and len(arxiv_server.requests) == 1  # stored now
+
+
+def test_similar_errors(day_home, cli, arxiv_server):
+    malformed = cli("similar", "2508.1307")
+    assert malformed.exit_code == 2 and "not an arXiv id" in malformed.stderr and arxiv_server.requests == []
+    arxiv_server.route("/api/query", [Reply(200, fixture("api2026_empty_totalResults0_id-0000.0000.xml"))])
+    unknown = cli("similar", "2501.99999")
+    assert unknown.exit_code == 2 and unknown.stderr.strip().splitlines()[-1] == "error: arXiv does not know 2501.99999"
+
+
+def test_similar_without_an_index(home, cli):
+    result = cli("similar", SURVEY)
+    assert result.exit_code == 2 and "run semdigest index" in result.stderr
+
+
+def test_similar_of_an_indexed_paper_loads_no_model(day_home):
+    probe = ("import sys; from semdigest.cli import main\n"
+             "try:\n    main(['similar', '2508.13073'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]") and "2508.11918" in out
+
+
+def test_the_approximate_index_recalls_the_exact_one(day_home):
+    settings, store = _open(day_home)
+    with store:
+        exact = VectorIndex.open(settings.index_dir / VECTORS)
+        keys = sorted(exact.state)
+        vectors = store.vectors(exact.model, keys)
+    approximate = VectorIndex.build(exact.model, keys, [exact.state[k] for k in keys], vectors, exact_limit=100)
+    assert approximate.kind == "ivf"
+    _, truth = exact.search(vectors, 10)
+    _, found = approximate.search(vectors, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
+    assert recall >= 0.95
