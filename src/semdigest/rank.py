@@ -134,8 +134,7 @@ def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, str] | N
     ranked = next(item for item in everything if item.paper.id == paper_id)
     filters = tuple("+".join(keyword) for keyword in topic.filters_hit(paper))
     cosine = float(pool.vectors[row] @ _topic_vector(topic, pool.embed))
-    bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row:row + 1], pool.keys[:0]).of(
-        topic_query(topic.name) + " " + topic.description).pool[0])
+    bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row:row + 1], pool.keys[:0]).of(_topic_words(topic)).pool[0])
     verdict = _verdict(topic, ranked, paper_id in shown, filters, paper_id in topic.negatives, topic.in_scope(paper),
                        seen or {})
     return Explanation(paper, ranked.keyword_hits, filters, topic.in_scope(paper), paper_id in topic.negatives,
@@ -180,7 +179,7 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
     keys, vectors = pool.keys[rows], pool.vectors[rows]
     lexical = _LexicalQuery(pool.lexical, keys, pool.sample_keys)
     topic_vec = _topic_vector(topic, pool.embed)
-    words = lexical.of(topic_query(topic.name) + " " + topic.description)
+    words = lexical.of(_topic_words(topic))
     if topic.keywords:
         words = words + topic.weight * lexical.of(" ".join(" ".join(keyword) for keyword in topic.keywords))
     examples, example_vecs = pool.references(topic.examples) if topic.examples else ([], None)
@@ -197,8 +196,17 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
     return relevance, score, nearest
 
 
+def _readable(name: str) -> str:
+    """Names like "Embodied_AI" are identifiers: their words are what the topic is about."""
+    return name.replace("_", " ")
+
+
+def _topic_words(topic: Topic) -> str:
+    return f"{topic_query(_readable(topic.name))} {topic.description}"
+
+
 def _topic_vector(topic: Topic, embed: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
-    path, leaf = topic_texts(topic.name.replace("_", " "))
+    path, leaf = topic_texts(_readable(topic.name))
     texts = [path, leaf] + ([topic.description] if topic.description else [])
     vectors = embed(texts)
     vector = topic_vector(vectors[0], vectors[1])
