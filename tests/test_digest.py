@@ -159,3 +159,21 @@ def test_a_broken_topics_file_is_one_clear_line(day_home, cli, content, message)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "topics.toml" in lines[0]
+
+
+def test_the_daily_run_fetches_indexes_and_writes_the_digest(home, cli, arxiv_server, tmp_path):
+    from arxiv_server import RSS, Reply, fixture
+
+    whole = fixture("rss2024_all-archives_2024-11-28_1504items.xml").decode()
+    head, *items = whole.split("<item>")
+    trimmed = head + "<item>" + "<item>".join(items[:40]).split("</channel>")[0] + "</channel>\n</rss>\n"
+    arxiv_server.route("/rss/cs.AI+cs.LG", [Reply(200, trimmed.encode(), content_type=RSS)])
+    cli("topics", "add", "Quantum", "--keyword", "quantum", "--description", "quantum physics and computing")
+    result = cli("run", "-c", "cs.AI", "-c", "cs.LG", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "2024-11-28: 40 papers (40 new, 0 updated)" in result.stderr
+    page = (tmp_path / "out" / "2024-11-28" / "Quantum.md").read_text()
+    assert page.startswith("# 🔍 Quantum Papers · 2024-11-28") and "`arXiv:" in page
+    arxiv_server.route("/rss/cs.AI+cs.LG", [Reply(200, fixture("rss2024_empty_category-test.xml"), content_type=RSS)])
+    quiet = cli("run", "-c", "cs.AI", "-c", "cs.LG")
+    assert quiet.exit_code == 0 and "no digest" in quiet.stdout

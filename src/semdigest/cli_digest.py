@@ -170,9 +170,12 @@ def _print_summary(result: Digest, page: Path) -> None:
 
 @main.command()
 @click.option("--category", "-c", "categories", multiple=True, help="arXiv category (repeatable); default from config.")
+@click.option("--topics", "topics_file", type=click.Path(path_type=Path), help="Topics file (default: <home>/topics.toml).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: <home>/digests).")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranked lists as one JSON object.")
 @click.pass_context
-def run(ctx: click.Context, categories: tuple[str, ...], as_json: bool) -> None:
+def run(ctx: click.Context, categories: tuple[str, ...], topics_file: Path | None, out: Path | None,
+        as_json: bool) -> None:
     """The daily job: fetch today's listing, index it, write the digest."""
     settings: Settings = ctx.obj
     cats = list(categories or settings.categories)
@@ -184,7 +187,7 @@ def run(ctx: click.Context, categories: tuple[str, ...], as_json: bool) -> None:
         click.echo("no papers announced today (a weekend or holiday listing is empty): no digest")
         return
     _say(f"{listing.date}: {len(listing.papers)} papers ({counts.new} new, {counts.updated} updated)")
-    ctx.invoke(digest, day=datetime.fromisoformat(listing.date), as_json=as_json)
+    ctx.invoke(digest, day=datetime.fromisoformat(listing.date), topics_file=topics_file, out=out, as_json=as_json)
 
 
 @main.command()

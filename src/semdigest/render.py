@@ -63,7 +63,7 @@ def _entry(item: RankedPaper) -> list[str]:
 
 
 def _reason(item: RankedPaper) -> str:
-    parts = [f"**score {item.score:.2f}**"]
+    parts = [f"**score {item.score:.3f}**"]
     if item.keyword_hits:
         parts.append("keywords " + " ".join(f"`{hit.label}` ({hit.where})" for hit in item.keyword_hits))
     else:
