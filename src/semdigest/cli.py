@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from . import __version__
+from .cli_common import DAY, Meter, arxiv_client, models_of, open_store, prepare, say
+from .cli_digest import digest, run, similar
+from .cli_topics import topics
 from .config import Settings, load_settings
 from .errors import SemdigestError
 from .ids import parse_id
 from .ingest import embedded_data, fetch_day, fetch_into, ingest_file
 from .lock import writer_lock
 from .paper import Paper
-from .pipeline import IndexReport, Models, embed_missing, embed_texts, refresh_indexes
-from .store import Store
+from .topics import import_topics, save_topics
 
 
 class _Group(click.Group):
@@ -44,58 +44,25 @@ def main(ctx: click.Context, home: Path | None) -> None:
     ctx.obj = load_settings(home)
 
 
-def _store(settings: Settings) -> Store:
-    return Store(settings.db_path)
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
-
-
-class _Meter:
-    """A one-line progress counter on stderr (rewritten in place on a terminal)."""
-
-    def __init__(self, label: str, total: int | None = None, unit: str = "papers") -> None:
-        self.label, self.total, self.unit = label, total, unit
-        self.done, self.started, self.shown = 0, time.monotonic(), 0.0
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        if now - self.shown >= 0.5 or (self.total and self.done >= self.total):
-            self.shown = now
-            self._show("\r" if sys.stderr.isatty() else "", "" if sys.stderr.isatty() else "\n")
-
-    def finish(self) -> None:
-        if sys.stderr.isatty() and self.shown:
-            click.echo(err=True)
-
-    def _show(self, prefix: str, suffix: str) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        of = f"/{self.total}" if self.total else ""
-        click.echo(f"{prefix}{self.label}: {self.done}{of} {self.unit} ({self.done / elapsed:.0f}/s)", err=True, nl=False)
-        click.echo(suffix, err=True, nl=False)
-
-
 @main.command()
 @click.option("--category", "-c", "categories", multiple=True, help="arXiv category (repeatable); default from config.")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="A past day (API submittedDate range) instead of today's RSS listing.")
+@click.option("--date", "day", type=DAY, help="A past day (API submittedDate range) instead of today's RSS listing.")
 @click.option("--id", "ids", multiple=True, help="Fetch these papers by arXiv id instead (repeatable).")
 @click.pass_obj
 def fetch(settings: Settings, categories: tuple[str, ...], day: object, ids: tuple[str, ...]) -> None:
     """Fetch new papers from arXiv into the store."""
     wanted = [parse_id(raw).id for raw in ids]  # malformed ids fail here, before any request
     cats = list(categories or settings.categories)
-    meter = _Meter("fetching")
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store, _client(settings) as client:
+    meter = Meter("fetching")
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store, arxiv_client(settings) as client:
         if wanted:
             lookup = client.lookup(wanted)
             counts = fetch_into(store, lookup.papers)
             for missing in lookup.missing:
-                _say(f"warning: arXiv does not know {missing}")
+                say(f"warning: arXiv does not know {missing}")
         else:
             when = day.date() if day else None  # type: ignore[attr-defined]
-            _say(f"fetching {'+'.join(cats)} {'for ' + str(when) if when else 'from today’s RSS listing'} ...")
+            say(f"fetching {'+'.join(cats)} {'for ' + str(when) if when else 'from today’s RSS listing'} ...")
             counts = fetch_into(store, fetch_day(client, cats, when, on_page=lambda done, total: _page(meter, done, total)))
     meter.finish()
     total = counts.new + counts.updated + counts.unchanged
@@ -105,17 +72,9 @@ def fetch(settings: Settings, categories: tuple[str, ...], day: object, ids: tup
     click.echo(f"{total} papers: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged")
 
 
-def _page(meter: _Meter, done: int, total: int) -> None:
+def _page(meter: Meter, done: int, total: int) -> None:
     meter.total = total
     meter.advance(done - meter.done)
-
-
-def _client(settings: Settings):  # noqa: ANN202 - the arxiv module is imported lazily to keep start-up fast
-    from .arxiv import Client
-
-    # retries back off from the politeness delay itself: 3 s, 6 s, 12 s ... against arXiv
-    return Client(settings.api_url, settings.rss_url, delay=settings.delay, backoff=settings.delay,
-                  max_retries=settings.max_retries, on_wait=_say)
 
 
 @main.command()
@@ -123,17 +82,17 @@ def _client(settings: Settings):  # noqa: ANN202 - the arxiv module is imported 
 @click.pass_obj
 def ingest(settings: Settings, file: Path) -> None:
     """Load a JSONL(.gz) file in the arXiv metadata snapshot format into the store."""
-    meter = _Meter(f"ingesting {file.name}")
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
+    meter = Meter(f"ingesting {file.name}")
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
         report = ingest_file(store, file, progress=meter.advance)
     meter.finish()
     counts = report.counts
     click.echo(f"{report.lines} lines: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
                f"{len(report.bad)} bad")
     for bad in report.bad[:20]:
-        _say(f"  line {bad.line}: {bad.reason}")
+        say(f"  line {bad.line}: {bad.reason}")
     if len(report.bad) > 20:
-        _say(f"  ... and {len(report.bad) - 20} more bad lines")
+        say(f"  ... and {len(report.bad) - 20} more bad lines")
 
 
 @main.command()
@@ -143,7 +102,7 @@ def ingest(settings: Settings, file: Path) -> None:
 def show(settings: Settings, paper_id: str, as_json: bool) -> None:
     """Show one stored paper."""
     canonical = parse_id(paper_id).id
-    with _store(settings) as store:
+    with open_store(settings) as store:
         paper = store.get(canonical)
     if paper is None:
         raise SemdigestError(f"{canonical} is not in the store (fetch it: semdigest fetch --id {canonical})")
@@ -173,7 +132,7 @@ def _paper_text(paper: Paper) -> str:
 @click.pass_obj
 def stats(settings: Settings, as_json: bool) -> None:
     """Papers, listing days and categories in the store."""
-    with _store(settings) as store:
+    with open_store(settings) as store:
         result = store.stats()
     if as_json:
         click.echo(json.dumps(result.__dict__, indent=2))
@@ -183,34 +142,30 @@ def stats(settings: Settings, as_json: bool) -> None:
     click.echo("categories: " + ", ".join(f"{name} {count}" for name, count in result.categories[:12]))
 
 
-def _models(settings: Settings) -> Models:
-    return Models(settings.model, models_dir=settings.models_dir, cache_dir=settings.cache_dir, fast=settings.fast,
-                  on_load=_say)
-
-
-def _prepare(settings: Settings, store: Store, models: Models, *, rebuild: bool = False) -> tuple[int, IndexReport]:
-    """Embed what has no vector yet, then update both indexes: the `index` stage of every command."""
-    meter = _Meter("embedding")
-
-    def start(count: int) -> None:
-        _say(f"embedding {count} papers with {models.model} ...")
-        models.embedder  # noqa: B018 - load (or build) the model first, so the rate counts papers only
-        meter.total, meter.started = count, time.monotonic()
-
-    embedded = embed_missing(store, models, on_start=start, progress=meter.advance)
-    meter.finish()
-    return embedded, refresh_indexes(store, models.model_id, settings.index_dir, rebuild=rebuild, on_problem=_say)
-
-
 @main.command()
 @click.option("--rebuild", is_flag=True, help="Rebuild both indexes from the cached vectors.")
 @click.pass_obj
 def index(settings: Settings, rebuild: bool) -> None:
     """Embed papers that have no vector yet and update the FAISS and BM25 indexes."""
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
-        embedded, report = _prepare(settings, store, _models(settings), rebuild=rebuild)
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
+        embedded, report = prepare(settings, store, models_of(settings), rebuild=rebuild)
     how = "rebuilt" if report.rebuilt else f"+{report.added} -{report.removed}"
     click.echo(f"embedded {embedded} papers; index: {report.total} papers ({report.kind}, {how})")
 
 
-from . import cli_digest, cli_topics  # noqa: E402,F401 - they register their commands on `main`
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.pass_context
+def demo(ctx: click.Context, file: Path | None) -> None:
+    """The daily job on the embedded default data (one real listing day, 2025-08-18) or FILE, with the
+    keyword digest's topics imported when there is no topics file yet."""
+    settings: Settings = ctx.obj
+    ctx.invoke(ingest, file=file or embedded_data())
+    if not settings.topics_path.exists():
+        save_topics(settings.topics_path, import_topics(embedded_data("seed-topics.json")))
+        say(f"topics: imported the keyword digest's 8 topics into {settings.topics_path}")
+    ctx.invoke(digest, day=None if file else datetime(2025, 8, 18))
+
+
+for command in (similar, digest, run, topics):
+    main.add_command(command)

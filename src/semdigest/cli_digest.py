@@ -8,27 +8,20 @@ from pathlib import Path
 
 import click
 
-from .cli import _client, _models, _prepare, _say, _store, ingest, main
+from .cli_common import DAY, arxiv_client, ensure_stored, models_of, open_store, period, prepare, say, to_day
 from .config import Settings
 from .digest import Digest, build_digest, digest_json, open_pool, remember, write_digest
 from .errors import SemdigestError
 from .ids import parse_id
 from .index import IndexProblem
-from .ingest import embedded_data, fetch_into
+from .ingest import fetch_into
 from .lock import writer_lock
 from .paper import Paper
-from .pipeline import Models, embed_texts
+from .pipeline import embed_texts
 from .store import Store
-from .topics import import_topics, load_topics, save_topics
+from .topics import load_topics
 
-DAY = click.DateTime(["%Y-%m-%d"])
-
-
-def _day(value: datetime | None) -> str | None:
-    return value.date().isoformat() if value else None
-
-
-@main.command()
+@click.command()
 @click.argument("ids", nargs=-1)
 @click.option("--text", help="Find papers like this free text instead.")
 @click.option("-n", "count", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results per query.")
@@ -45,12 +38,14 @@ def similar(settings: Settings, ids: tuple[str, ...], text: str | None, count: i
     if not ids and not text:
         raise click.UsageError("give one or more arXiv ids, or --text")
     wanted = list(dict.fromkeys(parse_id(raw).id for raw in ids))  # malformed ids fail before anything else
-    filters = Filters(_day(since), _day(until), categories)
-    with _store(settings) as store:
+    filters = Filters(to_day(since), to_day(until), categories)
+    with open_store(settings) as store:
         searcher = _searcher(store, settings)
         lacking = [paper_id for paper_id in wanted if _query_vector(searcher, store.get(paper_id)) is None]
         if lacking:
-            _add_papers(settings, store, lacking)
+            with writer_lock(settings.home, on_wait=say):
+                ensure_stored(settings, store, lacking)
+                prepare(settings, store, models_of(settings))
             searcher = _searcher(store, settings)
         for paper_id in wanted:
             paper = store.get(paper_id)
@@ -58,7 +53,7 @@ def similar(settings: Settings, ids: tuple[str, ...], text: str | None, count: i
                                     filters=filters)
             _print_hits(paper_id, paper.title, hits, as_json)
         if text:
-            vector = embed_texts(store, searcher.model, [text], _models(settings))[0]
+            vector = embed_texts(store, searcher.model, [text], models_of(settings))[0]
             _print_hits(text, None, searcher.similar(vector, text, n=count, filters=filters), as_json)
 
 
@@ -73,20 +68,6 @@ def _searcher(store: Store, settings: Settings):  # noqa: ANN202 - search.Search
 
 def _query_vector(searcher, paper: Paper | None):  # noqa: ANN001,ANN202
     return None if paper is None else searcher.vector_of(paper)
-
-
-def _add_papers(settings: Settings, store: Store, paper_ids: list[str]) -> None:
-    """Fetch the papers the store lacks from arXiv, then embed and index them."""
-    with writer_lock(settings.home, on_wait=_say):
-        unknown = [paper_id for paper_id in paper_ids if store.get(paper_id) is None]
-        if unknown:
-            _say(f"fetching {', '.join(unknown)} from arXiv ...")
-            with _client(settings) as client:
-                lookup = client.lookup(unknown)
-            if lookup.missing:
-                raise SemdigestError(f"arXiv does not know {', '.join(lookup.missing)}")
-            fetch_into(store, lookup.papers)
-        _prepare(settings, store, _models(settings))
 
 
 def _print_hits(query: str, title: str | None, hits: list, as_json: bool) -> None:  # noqa: ANN001
@@ -107,7 +88,7 @@ def _date(paper: Paper) -> str | None:
     return (paper.published or paper.listed or paper.updated or "")[:10] or None
 
 
-@main.command()
+@click.command()
 @click.option("--date", "day", type=DAY, help="The listing day (default: the latest one in the store).")
 @click.option("--from", "first", type=DAY, help="First day of a period.")
 @click.option("--to", "last", type=DAY, help="Last day of a period (default: the latest day).")
@@ -120,9 +101,9 @@ def _date(paper: Paper) -> str | None:
 def digest(settings: Settings, day: datetime | None, first: datetime | None, last: datetime | None,
            topics_file: Path | None, out: Path | None, include_all: bool, show_seen: bool, as_json: bool) -> None:
     """Rank the period's papers for every topic and write the Markdown digest."""
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
         topics = load_topics(topics_file or settings.topics_path)
-        start, end = _period(store, _day(day), _day(first), _day(last))
+        start, end = period(store, to_day(day), to_day(first), to_day(last))
         result = _digest(settings, store, topics, start, end, include_all=include_all, show_seen=show_seen)
         page = write_digest(store, result, out or settings.out_dir)
     if as_json:
@@ -133,30 +114,14 @@ def digest(settings: Settings, day: datetime | None, first: datetime | None, las
 
 def _digest(settings: Settings, store: Store, topics: list, first: str, last: str, *,  # noqa: ANN001
             include_all: bool = False, show_seen: bool = False) -> Digest:
-    models = _models(settings)
-    _prepare(settings, store, models)
+    models = models_of(settings)
+    prepare(settings, store, models)
     model_id = models.model_id
     pool = open_pool(store, first, last, settings.index_dir, lambda texts: embed_texts(store, model_id, texts, models))
     result = build_digest(store, topics, pool, first, last, show_seen=show_seen, include_all=include_all)
     if not include_all:
         remember(store, result)
     return result
-
-
-def _period(store: Store, day: str | None, first: str | None, last: str | None) -> tuple[str, str]:
-    if day and (first or last):
-        raise click.UsageError("give either --date or --from/--to")
-    days = store.listing_days()
-    if not days:
-        raise SemdigestError("the store has no listed papers yet (semdigest fetch, or semdigest ingest FILE)")
-    if day:
-        return day, day
-    if first or last:
-        start, end = first or days[0], last or days[-1]
-        if start > end:
-            raise click.UsageError(f"--from {start} is after --to {end}")
-        return start, end
-    return days[-1], days[-1]
 
 
 def _print_summary(result: Digest, page: Path) -> None:
@@ -168,7 +133,7 @@ def _print_summary(result: Digest, page: Path) -> None:
     click.echo(f"digest: {page}")
 
 
-@main.command()
+@click.command()
 @click.option("--category", "-c", "categories", multiple=True, help="arXiv category (repeatable); default from config.")
 @click.option("--topics", "topics_file", type=click.Path(path_type=Path), help="Topics file (default: <home>/topics.toml).")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: <home>/digests).")
@@ -179,26 +144,12 @@ def run(ctx: click.Context, categories: tuple[str, ...], topics_file: Path | Non
     """The daily job: fetch today's listing, index it, write the digest."""
     settings: Settings = ctx.obj
     cats = list(categories or settings.categories)
-    _say(f"fetching today's {'+'.join(cats)} listing ...")
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store, _client(settings) as client:
+    say(f"fetching today's {'+'.join(cats)} listing ...")
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store, arxiv_client(settings) as client:
         listing = client.listing(cats)
         counts = fetch_into(store, listing.papers)
     if not listing.papers or listing.date is None:
         click.echo("no papers announced today (a weekend or holiday listing is empty): no digest")
         return
-    _say(f"{listing.date}: {len(listing.papers)} papers ({counts.new} new, {counts.updated} updated)")
+    say(f"{listing.date}: {len(listing.papers)} papers ({counts.new} new, {counts.updated} updated)")
     ctx.invoke(digest, day=datetime.fromisoformat(listing.date), topics_file=topics_file, out=out, as_json=as_json)
-
-
-@main.command()
-@click.argument("file", type=click.Path(path_type=Path), required=False)
-@click.pass_context
-def demo(ctx: click.Context, file: Path | None) -> None:
-    """The daily job on the embedded default data (one real listing day, 2025-08-18) or FILE, with the
-    keyword digest's topics imported when there is no topics file yet."""
-    settings: Settings = ctx.obj
-    ctx.invoke(ingest, file=file or embedded_data())
-    if not settings.topics_path.exists():
-        save_topics(settings.topics_path, import_topics(embedded_data("seed-topics.json")))
-        _say(f"topics: imported the keyword digest's 8 topics into {settings.topics_path}")
-    ctx.invoke(digest, day=None if file else datetime(2025, 8, 18))

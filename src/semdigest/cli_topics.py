@@ -9,13 +9,10 @@ from pathlib import Path
 
 import click
 
-from .cli import _client, _models, _prepare, _say, _store, main
-from .cli_digest import DAY, _day, _period
+from .cli_common import DAY, ensure_stored, models_of, open_store, period, prepare, say, to_day
 from .config import Settings
 from .digest import open_pool
-from .errors import SemdigestError
 from .ids import parse_id
-from .ingest import fetch_into
 from .lock import writer_lock
 from .pipeline import embed_texts
 from .rank import Pool, compare, explain, rank_topic
@@ -24,7 +21,7 @@ from .topics import (SETTABLE, Topic, TopicsError, find_topic, import_topics, lo
                      replace_topic, save_topics, with_examples, with_setting)
 
 
-@main.group()
+@click.group()
 @click.option("--file", "topics_file", type=click.Path(path_type=Path), help="Topics file (default: <home>/topics.toml).")
 @click.pass_context
 def topics(ctx: click.Context, topics_file: Path | None) -> None:
@@ -157,27 +154,16 @@ def _edit_examples(context: tuple[Settings, Path], name: str, liked: tuple[str, 
     settings, path = context
     current = load_topics(path)
     changed = with_examples(find_topic(current, name), liked, unliked)
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
-        _ensure_stored(settings, store, [parse_id(raw).id for raw in (*liked, *unliked)])
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
+        ensure_stored(settings, store, [parse_id(raw).id for raw in (*liked, *unliked)])
     save_topics(path, replace_topic(current, changed))
     click.echo(f"{name}: {len(changed.examples)} example papers, {len(changed.negatives)} not wanted")
 
 
-def _ensure_stored(settings: Settings, store: Store, paper_ids: list[str]) -> None:
-    unknown = [paper_id for paper_id in paper_ids if store.get(paper_id) is None]
-    if unknown:
-        _say(f"fetching {', '.join(unknown)} from arXiv ...")
-        with _client(settings) as client:
-            lookup = client.lookup(unknown)
-        if lookup.missing:
-            raise SemdigestError(f"arXiv does not know {', '.join(lookup.missing)}")
-        fetch_into(store, lookup.papers)
-
-
 def _pool(settings: Settings, store: Store, day: datetime | None) -> tuple[Pool, str]:
-    start, _ = _period(store, _day(day), None, None)
-    models = _models(settings)
-    _prepare(settings, store, models)
+    start, _ = period(store, to_day(day), None, None)
+    models = models_of(settings)
+    prepare(settings, store, models)
     model_id = models.model_id
     return open_pool(store, start, start, settings.index_dir,
                      lambda texts: embed_texts(store, model_id, texts, models)), start
@@ -193,7 +179,7 @@ def explain_(context: tuple[Settings, Path], name: str, paper_id: str, day: date
     settings, path = context
     topic = find_topic(load_topics(path), name)
     canonical = parse_id(paper_id).id
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
         pool, start = _pool(settings, store, day)
         why = explain(topic, pool, canonical, seen=store.seen_before(topic.name, start))
     click.echo(f"{why.paper.id}  {why.paper.title}")
@@ -234,8 +220,8 @@ def preview(context: tuple[Settings, Path], name: str, day: datetime | None, set
         after = with_setting(after, key, value)
     after = replace(after, keywords=after.keywords + tuple(map(parse_keyword, add_keywords)),
                     filters=after.filters + tuple(map(parse_keyword, add_filters)))
-    with writer_lock(settings.home, on_wait=_say), _store(settings) as store:
-        _ensure_stored(settings, store, [parse_id(raw).id for raw in (*liked, *unliked)])
+    with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
+        ensure_stored(settings, store, [parse_id(raw).id for raw in (*liked, *unliked)])
         pool, start = _pool(settings, store, day)
         seen = store.seen_before(name, start)
         old, new = rank_topic(before, pool, seen=seen), rank_topic(after, pool, seen=seen)
