@@ -163,3 +163,24 @@ def test_another_model_folder_gets_its_own_vectors_and_index(day_home, cli, tmp_
     assert load_index_model(load_settings(day_home)) == "minilm-copy"
     unknown = cli("--model", "no-such-model", "index")
     assert unknown.exit_code == 2 and "unknown model 'no-such-model'" in unknown.stderr
+
+
+def test_the_bm25_index_follows_changes_incrementally(day_home, monkeypatch):
+    from dataclasses import replace as changed
+
+    from semdigest import pipeline
+    from semdigest.lexical import Bm25Index
+
+    settings, store = _open(day_home)
+    with store:
+        model = load_index_model(settings)
+        paper = store.get(SURVEY)
+        store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
+        digest = store.get(SURVEY).hash
+        store.put_vectors(model, [digest], np.full((1, 384), 384 ** -0.5, np.float32))  # any unit vector will do
+        monkeypatch.setattr(pipeline.Bm25Index, "build", lambda *a: pytest.fail("rebuilt instead of updated"))
+        report = pipeline.refresh_indexes(store, model, settings.index_dir)
+        assert (report.added, report.rebuilt) == (1, False)
+        lexical = Bm25Index.load(settings.index_dir / pipeline.LEXICAL)
+        scores = lexical.scores("xylophonic")
+        assert lexical.keys[int(np.argmax(scores))] == store.keys([SURVEY])[SURVEY] and np.count_nonzero(scores) == 1

@@ -77,7 +77,7 @@ def embed_missing(store: Store, models: Models, *, on_start: Callable[[int], Non
 
 def embed_texts(store: Store, model_id: str, texts: Sequence[str], models: Models) -> np.ndarray:
     """Vectors of free texts (topic names, descriptions, queries), cached like papers' texts; the
-    model is loaded (through `load`) only when a text was never embedded before."""
+    model is loaded only when a text was never embedded before."""
     hashes = [content_hash(text, "") for text in texts]
     cached = store.cached(model_id, hashes)
     missing = sorted({digest: text for digest, text in zip(hashes, texts) if digest not in cached}.items())
@@ -103,6 +103,7 @@ def refresh_indexes(store: Store, model_id: str, directory: Path, *, rebuild: bo
     desired = store.embedded(model_id)
     if not desired:
         raise IndexProblem("nothing to index: no stored paper has a vector yet (ingest or fetch papers first)")
+    previous = _checksum(directory)
     index = None if rebuild else _open_for_update(directory / VECTORS, model_id, on_problem)
     if index is not None and index.kind == "flat" and len(desired) > exact_limit:
         index = None
@@ -120,7 +121,7 @@ def refresh_indexes(store: Store, model_id: str, directory: Path, *, rebuild: bo
     if rebuilt or stale or added:
         index.resample(lambda keys: store.vectors(model_id, keys))
         index.save(directory / VECTORS)
-    _refresh_lexical(store, index, directory, stale, added)
+    _refresh_lexical(store, index, directory, previous, stale, added)
     return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
 
 
@@ -138,22 +139,34 @@ def _open_for_update(directory: Path, model_id: str, on_problem: Callable[[str],
     return index
 
 
-def _refresh_lexical(store: Store, index: VectorIndex, directory: Path, stale: list[int], added: list[int]) -> None:
-    """Apply the same change to the BM25 index, or rebuild it when it belongs to another FAISS index."""
-    checksum = read_manifest(directory / VECTORS).checksum
-    marker = directory / LEXICAL / SYNC
-    synced = marker.exists() and marker.read_text().strip() == checksum
-    if synced and not (stale or added):
-        return
+def _checksum(directory: Path) -> str | None:
     try:
-        lexical = Bm25Index.load(directory / LEXICAL) if synced else None
-    except (OSError, ValueError):
-        lexical = None
+        return read_manifest(directory / VECTORS).checksum
+    except IndexProblem:
+        return None
+
+
+def _refresh_lexical(store: Store, index: VectorIndex, directory: Path, previous: str | None,
+                     stale: list[int], added: list[int]) -> None:
+    """Apply the FAISS index's change to the BM25 index too. The SYNC marker names the FAISS index the
+    BM25 index belongs to: when it is not the one the change started from (an interrupted run, a
+    damaged file), the BM25 index is rebuilt from the texts instead."""
+    marker = directory / LEXICAL / SYNC
+    current = read_manifest(directory / VECTORS).checksum
+    recorded = marker.read_text().strip() if marker.exists() else None
+    if recorded == current:
+        return
+    lexical = None
+    if recorded is not None and recorded == previous:
+        try:
+            lexical = Bm25Index.load(directory / LEXICAL)
+        except (OSError, ValueError):
+            lexical = None
     if lexical is None:
         keys = sorted(index.state)
         lexical = Bm25Index.build(keys, store.texts(keys))
     else:
-        lexical = lexical.remove([key for key in stale if key not in set(added)]).add(added, store.texts(added))
+        readded = set(added)
+        lexical = lexical.remove([key for key in stale if key not in readded]).add(added, store.texts(added))
     lexical.save(directory / LEXICAL)
-    atomic_write_text(marker, checksum + "\n")
-
+    atomic_write_text(marker, current + "\n")
