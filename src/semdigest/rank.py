@@ -62,6 +62,16 @@ def rank_topic(topic: Topic, pool: Pool, *, seen: dict[str, str] | None = None, 
     """The topic's digest, best first: every paper its keyword rules select, plus papers without a
     keyword hit whose score reaches the topic's threshold (up to max_papers in all); papers an earlier
     digest showed are left out, or kept and marked with `show_seen`. `include_all`: every paper, ranked."""
+    ranked = score_topic(topic, pool, seen=seen, include_all=include_all)
+    if include_all:
+        return ranked
+    return _select(topic, [item for item in ranked if show_seen or not item.seen_on])
+
+
+def score_topic(topic: Topic, pool: Pool, *, seen: dict[str, str] | None = None,
+                include_all: bool = False) -> list[RankedPaper]:
+    """Every paper the topic may show (in scope, no filter hit, not rejected; with `include_all`: every
+    paper), scored and ranked, best first."""
     seen = seen or {}
     negatives = set(topic.negatives)
     eligible = [i for i, paper in enumerate(pool.papers) if include_all or (
@@ -73,9 +83,7 @@ def rank_topic(topic: Topic, pool: Pool, *, seen: dict[str, str] | None = None, 
                           nearest[n], seen.get(pool.papers[i].id), topic.filtered(pool.papers[i]))
               for n, (i, r, s) in enumerate(zip(eligible, relevance, score))]
     ranked.sort(key=lambda item: -item.relevance)
-    if include_all:
-        return ranked
-    return _select(topic, [item for item in ranked if show_seen or not item.seen_on])
+    return ranked
 
 
 @dataclass(frozen=True)
@@ -126,12 +134,12 @@ def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, str] | N
     if row is None:
         raise TopicsError(f"{paper_id} was not listed in this period")
     paper = pool.papers[row]
-    everything = rank_topic(topic, pool, seen=seen, include_all=True)
-    shown = {item.paper.id for item in rank_topic(topic, pool, seen=seen)}
-    eligible = [item for item in everything if item.paper.id not in topic.negatives and topic.in_scope(item.paper)
-                and not item.filtered]
+    eligible = score_topic(topic, pool, seen=seen)
+    shown = {item.paper.id for item in _select(topic, [item for item in eligible if not item.seen_on])}
     position = next((rank for rank, item in enumerate(eligible, start=1) if item.paper.id == paper_id), None)
-    ranked = next(item for item in everything if item.paper.id == paper_id)
+    # a paper the topic may not show is scored among all papers, so the reason can still give its score
+    candidates = eligible if position else score_topic(topic, pool, seen=seen, include_all=True)
+    ranked = next(item for item in candidates if item.paper.id == paper_id)
     filters = tuple("+".join(keyword) for keyword in topic.filters_hit(paper))
     cosine = float(pool.vectors[row] @ _topic_vector(topic, pool.embed))
     bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row:row + 1], pool.keys[:0]).of(_topic_words(topic)).pool[0])
