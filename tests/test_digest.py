@@ -177,3 +177,13 @@ def test_the_daily_run_fetches_indexes_and_writes_the_digest(home, cli, arxiv_se
     arxiv_server.route("/rss/cs.AI+cs.LG", [Reply(200, fixture("rss2024_empty_category-test.xml"), content_type=RSS)])
     quiet = cli("run", "-c", "cs.AI", "-c", "cs.LG")
     assert quiet.exit_code == 0 and "no digest" in quiet.stdout
+
+
+def test_a_digest_embeds_only_its_own_papers(seeded, cli, tmp_path):
+    other = {"id": "2509.00001", "title": "An unrelated paper", "abstract": "Nothing to see.", "authors": "A",
+             "categories": "cs.LG", "update_date": "2025-09-01"}
+    (tmp_path / "other.jsonl").write_text(json.dumps(other) + "\n")
+    cli("ingest", tmp_path / "other.jsonl")
+    result = cli("digest", "--date", DAY)
+    assert result.exit_code == 0 and "embedding 1 papers" not in result.stderr  # it waits for its own day
+    assert "embedded 1 papers" in cli("index").stdout

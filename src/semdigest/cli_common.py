@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 import click
@@ -12,8 +13,11 @@ import click
 from .config import Settings
 from .errors import SemdigestError
 from .ingest import fetch_into
-from .pipeline import IndexReport, Models, embed_missing, refresh_indexes
+from .digest import period_papers, pool_of
+from .pipeline import IndexReport, Models, embed_missing, embed_texts, refresh_indexes
+from .rank import Pool
 from .store import Store
+from .topics import Topic
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -78,8 +82,9 @@ def models_of(settings: Settings) -> Models:
                   on_load=say)
 
 
-def prepare(settings: Settings, store: Store, models: Models, *, rebuild: bool = False) -> tuple[int, IndexReport]:
-    """Embed what has no vector yet, then update both indexes: the `index` stage of every command."""
+def prepare(settings: Settings, store: Store, models: Models, *, paper_ids: Sequence[str] | None = None,
+            rebuild: bool = False) -> tuple[int, IndexReport]:
+    """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""
     meter = Meter("embedding")
 
     def start(count: int) -> None:
@@ -87,9 +92,19 @@ def prepare(settings: Settings, store: Store, models: Models, *, rebuild: bool =
         models.embedder  # noqa: B018 - load (or build) the model first, so the rate counts papers only
         meter.total, meter.started = count, time.monotonic()
 
-    embedded = embed_missing(store, models, on_start=start, progress=meter.advance)
+    embedded = embed_missing(store, models, paper_ids=paper_ids, on_start=start, progress=meter.advance)
     meter.finish()
     return embedded, refresh_indexes(store, models.model_id, settings.index_dir, rebuild=rebuild, on_problem=say)
+
+
+def ranking_pool(settings: Settings, store: Store, first: str, last: str, topics: Sequence[Topic]) -> Pool:
+    """The period's papers ready to rank: they and the topics' example papers embedded, the indexes current."""
+    papers = period_papers(store, first, last)
+    references = [paper_id for topic in topics for paper_id in (*topic.examples, *topic.negatives)]
+    models = models_of(settings)
+    prepare(settings, store, models, paper_ids=[paper.id for paper in papers] + references)
+    model_id = models.model_id
+    return pool_of(store, papers, settings.index_dir, lambda texts: embed_texts(store, model_id, texts, models))
 
 
 def to_day(value: datetime | None) -> str | None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from .cli_common import DAY, arxiv_client, ensure_stored, models_of, open_store, period, prepare, say, to_day
+from .cli_common import (DAY, arxiv_client, ensure_stored, models_of, open_store, period, prepare, ranking_pool, say,
+                         to_day)
 from .config import Settings
-from .digest import Digest, build_digest, digest_json, open_pool, remember, write_digest
+from .digest import Digest, build_digest, digest_json, remember, write_digest
 from .errors import SemdigestError
 from .ids import parse_id
 from .index import IndexProblem
@@ -45,7 +46,7 @@ def similar(settings: Settings, ids: tuple[str, ...], text: str | None, count: i
         if lacking:
             with writer_lock(settings.home, on_wait=say):
                 ensure_stored(settings, store, lacking)
-                prepare(settings, store, models_of(settings))
+                prepare(settings, store, models_of(settings), paper_ids=lacking)
             searcher = _searcher(store, settings)
         for paper_id in wanted:
             paper = store.get(paper_id)
@@ -114,10 +115,7 @@ def digest(settings: Settings, day: datetime | None, first: datetime | None, las
 
 def _digest(settings: Settings, store: Store, topics: list, first: str, last: str, *,  # noqa: ANN001
             include_all: bool = False, show_seen: bool = False) -> Digest:
-    models = models_of(settings)
-    prepare(settings, store, models)
-    model_id = models.model_id
-    pool = open_pool(store, first, last, settings.index_dir, lambda texts: embed_texts(store, model_id, texts, models))
+    pool = ranking_pool(settings, store, first, last, topics)
     result = build_digest(store, topics, pool, first, last, show_seen=show_seen, include_all=include_all)
     if not include_all:
         remember(store, result)

@@ -9,14 +9,11 @@ from pathlib import Path
 
 import click
 
-from .cli_common import DAY, ensure_stored, models_of, open_store, period, prepare, say, to_day
+from .cli_common import DAY, ensure_stored, open_store, period, ranking_pool, say, to_day
 from .config import Settings
-from .digest import open_pool
 from .ids import parse_id
 from .lock import writer_lock
-from .pipeline import embed_texts
-from .rank import Pool, compare, explain, rank_topic
-from .store import Store
+from .rank import compare, explain, rank_topic
 from .topics import (SETTABLE, Topic, TopicsError, find_topic, import_topics, load_topics, parse_keyword,
                      replace_topic, save_topics, with_examples, with_setting)
 
@@ -160,15 +157,6 @@ def _edit_examples(context: tuple[Settings, Path], name: str, liked: tuple[str, 
     click.echo(f"{name}: {len(changed.examples)} example papers, {len(changed.negatives)} not wanted")
 
 
-def _pool(settings: Settings, store: Store, day: datetime | None) -> tuple[Pool, str]:
-    start, _ = period(store, to_day(day), None, None)
-    models = models_of(settings)
-    prepare(settings, store, models)
-    model_id = models.model_id
-    return open_pool(store, start, start, settings.index_dir,
-                     lambda texts: embed_texts(store, model_id, texts, models)), start
-
-
 @topics.command("explain")
 @click.argument("name")
 @click.argument("paper_id")
@@ -180,7 +168,8 @@ def explain_(context: tuple[Settings, Path], name: str, paper_id: str, day: date
     topic = find_topic(load_topics(path), name)
     canonical = parse_id(paper_id).id
     with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
-        pool, start = _pool(settings, store, day)
+        start, _ = period(store, to_day(day), None, None)
+        pool = ranking_pool(settings, store, start, start, [topic])
         why = explain(topic, pool, canonical, seen=store.seen_before(topic.name, start))
     click.echo(f"{why.paper.id}  {why.paper.title}")
     click.echo(f"topic {topic.name} on {start}: {why.verdict}")
@@ -222,7 +211,8 @@ def preview(context: tuple[Settings, Path], name: str, day: datetime | None, set
                     filters=after.filters + tuple(map(parse_keyword, add_filters)))
     with writer_lock(settings.home, on_wait=say), open_store(settings) as store:
         ensure_stored(settings, store, [parse_id(raw).id for raw in (*liked, *unliked)])
-        pool, start = _pool(settings, store, day)
+        start, _ = period(store, to_day(day), None, None)
+        pool = ranking_pool(settings, store, start, start, [before, after])
         seen = store.seen_before(name, start)
         old, new = rank_topic(before, pool, seen=seen), rank_topic(after, pool, seen=seen)
     moves = compare(old, new)

@@ -46,14 +46,13 @@ class Digest:
         return self.first if self.first == self.last else f"{self.first}_{self.last}"
 
 
-def open_pool(store: Store, first: str, last: str, index_dir: Path,
-              embed: Callable[[Sequence[str]], np.ndarray]) -> Pool:
-    """The papers listed from `first` to `last`, with their vectors and the store-wide indexes."""
+def period_papers(store: Store, first: str, last: str) -> list[Paper]:
+    """The papers listed from `first` to `last`; none is an error the user can fix by fetching."""
     papers = store.listed_between(first, last)
     if not papers:
         when = f"on {first}" if first == last else f"from {first} to {last}"
         raise EmptyPeriod(f"no stored papers were listed {when} (fetch them first: semdigest fetch --date {first})")
-    return pool_of(store, papers, index_dir, embed)
+    return papers
 
 
 def pool_of(store: Store, papers: Sequence[Paper], index_dir: Path,

@@ -62,10 +62,12 @@ class IndexReport:
     kind: str
 
 
-def embed_missing(store: Store, models: Models, *, on_start: Callable[[int], None] | None = None,
-                  progress: Callable[[int], None] | None = None) -> int:
-    """Embed every stored text that has no cached vector for this model; returns how many were embedded."""
-    todo = store.unembedded(models.model_id)
+def embed_missing(store: Store, models: Models, *, paper_ids: Sequence[str] | None = None,
+                  on_start: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Embed every stored paper (or these papers) whose text has no cached vector for this model; returns
+    how many texts were embedded. A digest embeds only its own papers: a freshly ingested snapshot of
+    millions of papers is embedded by `semdigest index`, when the user asks for it."""
+    todo = store.unembedded(models.model_id, paper_ids)
     if todo and on_start:
         on_start(len(todo))
     for start in range(0, len(todo), EMBED_CHUNK):

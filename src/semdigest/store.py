@@ -241,14 +241,17 @@ class Store:
 
     # embedding cache --------------------------------------------------------------------------
 
-    def unembedded(self, model: str) -> list[tuple[str, str]]:
-        """(hash, text) of every stored text that has no vector for `model` yet, each text once."""
-        rows = self.db.execute(
-            "SELECT p.hash, min(p.title || ' ' || p.abstract) FROM papers p LEFT JOIN embeddings e"
-            " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL GROUP BY p.hash ORDER BY min(p.key)",
-            (model,),
-        )
-        return rows.fetchall()
+    def unembedded(self, model: str, paper_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(hash, text) of every stored text (of these papers) that has no vector for `model` yet, each once."""
+        query = ("SELECT p.hash, min(p.title || ' ' || p.abstract) FROM papers p LEFT JOIN embeddings e"
+                 " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL {} GROUP BY p.hash ORDER BY min(p.key)")
+        if paper_ids is None:
+            return self.db.execute(query.format(""), (model,)).fetchall()
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(paper_ids), 500):
+            marks = ", ".join("?" for _ in chunk)
+            found.update(self.db.execute(query.format(f"AND p.id IN ({marks})"), (model, *chunk)).fetchall())
+        return list(found.items())
 
     def put_vectors(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         with self.transaction():
