@@ -184,3 +184,17 @@ def test_the_bm25_index_follows_changes_incrementally(day_home, monkeypatch):
         lexical = Bm25Index.load(settings.index_dir / pipeline.LEXICAL)
         scores = lexical.scores("xylophonic")
         assert lexical.keys[int(np.argmax(scores))] == store.keys([SURVEY])[SURVEY] and np.count_nonzero(scores) == 1
+
+
+def test_similar_among_given_papers_only(day_home):
+    from semdigest.search import Filters
+
+    settings, store = _open(day_home)
+    with store:
+        searcher = Searcher(store, settings.index_dir)
+        paper = store.get(SURVEY)
+        reading_list = ("2508.12079", "2508.12687", "2508.11918", SURVEY)
+        hits = searcher.similar(searcher.vector_of(paper), paper.text, exclude=(SURVEY,), filters=Filters(ids=reading_list))
+        assert [hit.paper.id for hit in hits][0] == "2508.11918"
+        assert {hit.paper.id for hit in hits} == set(reading_list) - {SURVEY}
+        assert searcher.similar(searcher.vector_of(paper), paper.text, filters=Filters(ids=())) == []

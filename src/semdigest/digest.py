@@ -12,7 +12,7 @@ import numpy as np
 from .errors import SemdigestError
 from .feed import topic_feed
 from .files import atomic_write_text
-from .index import VectorIndex
+from .index import IndexProblem, VectorIndex
 from .lexical import Bm25Index
 from .paper import Paper
 from .pipeline import LEXICAL, VECTORS
@@ -60,6 +60,9 @@ def pool_of(store: Store, papers: Sequence[Paper], index_dir: Path,
     """Any stored, indexed papers as a ranking pool (a listing period, or a curated list in bench/)."""
     vectors = VectorIndex.open(index_dir / VECTORS)
     keys = store.keys([paper.id for paper in papers])
+    unindexed = [paper.id for paper in papers if keys.get(paper.id) not in vectors.state]
+    if unindexed:
+        raise IndexProblem(f"{len(unindexed)} papers (e.g. {unindexed[0]}) are not indexed yet: run semdigest index")
     order = np.array([keys[paper.id] for paper in papers], dtype=np.int64)
 
     def references(ids: Sequence[str]) -> tuple[list[Paper], np.ndarray]:

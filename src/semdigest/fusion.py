@@ -18,6 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 LEXICAL_WEIGHT = 0.4  # share of BM25 in the fused score; flat from 0.3 to 0.5
+# For similar papers, leave-one-list-out picked 0.3 on every held-out list (bench/quality.py): a whole
+# abstract as the query already carries many exact terms into the dense side.
+SIMILAR_LEXICAL_WEIGHT = 0.3
 PRF_K, PRF_BETA = 3, 1.0  # Rocchio feedback from the first pass's top 3; flat for k 2-5, beta 1-2
 NAME_WEIGHT = 1.0  # the topic name's vector next to the sum of the example vectors
 POOL_WEIGHT = 0.75  # how much of the candidates' mean vector is subtracted; flat 0.5-1.0

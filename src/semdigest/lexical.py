@@ -145,12 +145,16 @@ class Bm25Index:
             tf = np.concatenate([self.tf[self.indptr[i]:self.indptr[i + 1]] for i in t]).astype(np.float32)
             part = np.repeat(weight, df) * tf / (tf + self._length_norm()[rows])
             out = np.bincount(rows, weights=part, minlength=n).astype(np.float32)
-        if keys is None:
-            return out
+        return out if keys is None else self.pick(out, keys)
+
+    def pick(self, scores: np.ndarray, keys: Sequence[int] | np.ndarray) -> np.ndarray:
+        """From all documents' scores (in key order), those of `keys`, in that order (0 for a key not
+        in the index): one scoring pass serves several candidate sets."""
+        n = len(self.keys)
         want = np.asarray(keys, np.int64)
         row = np.searchsorted(self.keys, want).clip(0, max(n - 1, 0))
         found = self.keys[row] == want if n else np.zeros(len(want), bool)
-        return np.where(found, out[row] if n else 0.0, 0.0).astype(np.float32)
+        return np.where(found, scores[row] if n else 0.0, 0.0).astype(np.float32)
 
     def _length_norm(self) -> np.ndarray:
         """k1 * (1 - b + b * len / avg_len) per document, computed once per loaded index."""

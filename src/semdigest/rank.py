@@ -258,10 +258,4 @@ class _LexicalQuery:
 
     def of(self, query: str) -> _Lexical:
         scores = self.index.scores(query)
-        return _Lexical(self._pick(scores, self.pool_keys), self._pick(scores, self.sample_keys))
-
-    def _pick(self, scores: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        if len(self.index.keys) == 0:
-            return np.zeros(len(keys))
-        rows = np.searchsorted(self.index.keys, keys).clip(0, len(self.index.keys) - 1)
-        return np.where(self.index.keys[rows] == keys, scores[rows], 0.0)
+        return _Lexical(self.index.pick(scores, self.pool_keys), self.index.pick(scores, self.sample_keys))

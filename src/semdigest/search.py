@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fusion import hubness, hybrid_scores
+from .fusion import SIMILAR_LEXICAL_WEIGHT, hubness, hybrid_scores
 from .index import VectorIndex
 from .lexical import Bm25Index
 from .paper import Paper
@@ -34,9 +34,10 @@ class Filters:
     since: str | None = None  # YYYY-MM-DD, on the first-version date (else the listing date)
     until: str | None = None
     categories: tuple[str, ...] = ()
+    ids: tuple[str, ...] | None = None  # only among these papers (a reading list, a curated list)
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.categories)
+        return bool(self.since or self.until or self.categories) or self.ids is not None
 
 
 class Searcher:
@@ -62,22 +63,30 @@ class Searcher:
                 filters: Filters | None = None) -> list[Hit]:
         """The `n` papers most like (`vector`, `text`), best first, without the `exclude`d ids."""
         excluded = set(self.store.keys(list(exclude)).values())
-        allowed = self.store.keys_matching(filters.since, filters.until, filters.categories) if filters else None
-        pool = self._candidates(vector, text, excluded, allowed)
+        allowed = self._allowed(filters) if filters else None
+        lexical = self.lexical.scores(text)  # every paper's, once: it picks candidates, then scores them
+        pool = self._candidates(vector, lexical, excluded, allowed)
         if not pool:
             return []
         vectors = self.store.vectors(self.model, pool)
-        fused = hybrid_scores(vector, vectors, self.lexical.scores(text, pool),
-                              hubness=hubness(vectors, self.vectors.sample_vectors))
+        fused = hybrid_scores(vector, vectors, self.lexical.pick(lexical, pool),
+                              hubness=hubness(vectors, self.vectors.sample_vectors), weight=SIMILAR_LEXICAL_WEIGHT)
         best = np.argsort(-fused, kind="stable")[:n]
         papers = self.store.papers_by_key([pool[i] for i in best])
         return [Hit(papers[pool[i]], float(fused[i]), float(vectors[i] @ vector)) for i in best]
 
-    def _candidates(self, vector: np.ndarray, text: str, excluded: set[int], allowed: np.ndarray | None) -> list[int]:
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        allowed = self.store.keys_matching(filters.since, filters.until, filters.categories)
+        if filters.ids is not None:
+            chosen = np.fromiter(self.store.keys(list(filters.ids)).values(), dtype=np.int64)
+            allowed = np.intersect1d(allowed, chosen)
+        return allowed
+
+    def _candidates(self, vector: np.ndarray, lexical: np.ndarray, excluded: set[int],
+                    allowed: np.ndarray | None) -> list[int]:
         if allowed is not None and len(allowed) == 0:
             return []
         _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed)
-        lexical = self.lexical.scores(text)
         keys = self.lexical.keys
         if allowed is not None:
             lexical = np.where(np.isin(keys, allowed), lexical, -1.0)
