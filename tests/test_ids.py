@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from semdigest.errors import InvalidIdError
-from semdigest.ids import ArxivId, canonical_id, parse_id
+from semdigest.ids import ArxivId, parse_id
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ from semdigest.ids import ArxivId, canonical_id, parse_id
 )
 def test_parse_id(raw: str, canonical: str, version: int | None) -> None:
     assert parse_id(raw) == ArxivId(canonical, version)
-    assert canonical_id(raw) == canonical
+    assert parse_id(raw).id == canonical
 
 
 def test_str_puts_the_version_back() -> None:

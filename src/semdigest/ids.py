@@ -46,10 +46,6 @@ def parse_id(raw: str) -> ArxivId:
     )
 
 
-def canonical_id(raw: str) -> str:
-    return parse_id(raw).id
-
-
 def _new_style_is_valid(yymm: str, number: str) -> bool:
     # 0704-1412 used four-digit numbers, 1501 onwards five: "2508.1234" is a typo, not a paper.
     month = int(yymm[2:])

@@ -42,10 +42,6 @@ class Paper:
         object.__setattr__(self, "hash", content_hash(self.title, self.abstract))
 
     @property
-    def primary_category(self) -> str | None:
-        return self.categories[0] if self.categories else None
-
-    @property
     def text(self) -> str:
         """What is embedded and matched against keywords: the seed digest's `title + " " + abstract`."""
         return f"{self.title} {self.abstract}"

@@ -290,10 +290,6 @@ class Store:
                 found[digest] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def models(self) -> dict[str, int]:
-        """Models with cached vectors and how many texts each has."""
-        return dict(self.db.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall())
-
     # seen-history -----------------------------------------------------------------------------
 
     def record_shown(self, topic: str, day: str, shown: Sequence[tuple[str, float, str]]) -> None:
