@@ -4,7 +4,8 @@ Plain numpy over one candidate set: no store, index or CLI here. The defaults be
 the development labels (leave-one-list-out for the weights) and sit on plateaus (research report):
   - similar papers: hybrid_scores(paper vector, candidates without the paper, BM25 of its text)
   - topic ranking:  hybrid_scores(topic_vector(...), candidates, BM25 of topic_query(name))
-  - few-shot:       example_scores(candidates, examples, BM25 of the examples' joined text, name)
+  - few-shot:       example_scores(candidates, examples, sum of z(BM25) of each example and the name, name),
+                    BM25 with IDF from the candidates (rank.py)
 Scores are z-normalised over the candidates, so they depend on the pool: rank a pool of a few
 hundred papers that plausibly contains the answers (a day's listing, or the union of the dense
 and BM25 top few hundred from the whole store), not the whole store.
@@ -23,7 +24,7 @@ LEXICAL_WEIGHT = 0.4  # share of BM25 in the fused score; flat from 0.3 to 0.5
 SIMILAR_LEXICAL_WEIGHT = 0.3
 PRF_K, PRF_BETA = 3, 1.0  # Rocchio feedback from the first pass's top 3; flat for k 2-5, beta 1-2
 NAME_WEIGHT = 1.0  # the topic name's vector next to the sum of the example vectors
-POOL_WEIGHT = 0.75  # how much of the candidates' mean vector is subtracted; flat 0.5-1.0
+POOL_WEIGHT = 1.0  # few-shot: the candidates' mean vector is taken out of the query and the candidates
 EXAMPLE_LEXICAL_WEIGHT = 0.4  # BM25 of the examples' text, relative to the dense score
 NEGATIVE_WEIGHT = 0.2  # penalty for being closer to a rejected paper than to any example
 
@@ -71,6 +72,7 @@ class Scorer:
     dense_weight: float
     lexical_weight: float
     hub_weight: float = 0.0
+    centre: np.ndarray | None = None  # subtracted from each paper's vector, which is then unit-normalised
     examples: np.ndarray | None = None
     negatives: np.ndarray | None = None
     margin_norm: _Norm | None = None
@@ -87,6 +89,9 @@ class Scorer:
         return score
 
     def _dense(self, vecs: np.ndarray, hubness: np.ndarray | None) -> np.ndarray:
+        if self.centre is not None:
+            vecs = vecs - self.centre
+            vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         cos = vecs @ self.query
         return cos if hubness is None else cos - self.hub_weight * np.asarray(hubness, np.float64)
 
@@ -158,17 +163,20 @@ def fit_examples(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: 
                  background_mean: np.ndarray | None = None) -> Scorer:
     """Few-shot scoring: Rocchio against the background plus lexical evidence of the examples.
 
-    query = unit(sum(examples) + NAME_WEIGHT * name) - POOL_WEIGHT * mean(background)
-    score = z(candidates @ query) + EXAMPLE_LEXICAL_WEIGHT * z(lexical) - NEGATIVE_WEIGHT * penalty
+    ref = POOL_WEIGHT * mean(background); query = unit(sum(examples) + NAME_WEIGHT * name) - ref
+    score = z(unit(candidate - ref) @ query) + EXAMPLE_LEXICAL_WEIGHT * z(lexical) - NEGATIVE_WEIGHT * penalty
 
     Subtracting the background mean removes what every candidate shares and leaves what sets the
-    examples apart (the dense analogue of IDF). `background_mean` defaults to the candidates' mean;
+    examples apart (the dense analogue of IDF); the candidates are compared in that centred space
+    (cosine of the centred, re-normalised vector), so a paper is not favoured for merely lying far from
+    the pool's centre. `background_mean` defaults to the candidates' mean;
     pass the store's mean vector for pool-independent scores (measured lower on the curated lists,
-    whose candidates all share one theme). `lexical`: BM25 of the examples' joined texts over the
-    candidates. Logistic regression (examples vs pool or store) measured lower: 3 positives are too
-    few. Rejected papers (`negative_vecs`) should be dropped from the candidates by the caller: that
-    is what helps; subtracting their mean from the query hurt, so they only push down candidates that
-    are closer to a rejected paper than to every example (about neutral on the labels).
+    whose candidates all share one theme). `lexical`: lexical evidence over the candidates (rank.py:
+    standardised_sum of each example's BM25 and the topic words' BM25, IDF from the candidates).
+    Logistic regression (examples vs pool or store) measured lower: 3 positives are too few. Rejected
+    papers (`negative_vecs`) should be dropped from the candidates by the caller: that is what helps;
+    subtracting their mean from the query hurt, so they only push down candidates that are closer to a
+    rejected paper than to every example (about neutral on the labels).
     """
     cands = np.asarray(candidate_vecs, np.float64)
     examples = np.asarray(example_vecs, np.float64)
@@ -177,13 +185,25 @@ def fit_examples(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: 
         pos = pos + NAME_WEIGHT * np.asarray(name_vec, np.float64)
     ref = (cands.mean(axis=0) if len(cands) else np.zeros_like(pos)) if background_mean is None \
         else np.asarray(background_mean, np.float64)
-    query = pos / max(float(np.linalg.norm(pos)), 1e-12) - POOL_WEIGHT * ref
+    centre = POOL_WEIGHT * ref
+    query = pos / max(float(np.linalg.norm(pos)), 1e-12) - centre
     lexical_norm = _Norm.of(lexical) if lexical is not None else _Norm(0.0, 0.0)
-    scorer = Scorer(query, _Norm.of(cands @ query), lexical_norm, 1.0, EXAMPLE_LEXICAL_WEIGHT)
+    unscaled = Scorer(query, _Norm(0.0, 1.0), lexical_norm, 1.0, 0.0, centre=centre)
+    scorer = replace(unscaled, dense_norm=_Norm.of(unscaled._dense(cands, None)),
+                     lexical_weight=EXAMPLE_LEXICAL_WEIGHT)
     if negative_vecs is None or len(negative_vecs) == 0:
         return scorer
     with_negatives = replace(scorer, examples=examples, negatives=np.asarray(negative_vecs, np.float64))
     return replace(with_negatives, margin_norm=_Norm.of(with_negatives._margin(cands)))
+
+
+def standardised_sum(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several lexical scores of the same papers, each standardised over the pool and summed, so that
+    each piece of evidence (every example's text, the topic's words) counts once whatever its length.
+    parts: (pool scores, other papers' scores, e.g. the calibration sample), the latter on the pool's scale."""
+    norms = [_Norm.of(pool) for pool, _ in parts]
+    return (sum(n(pool) for n, (pool, _) in zip(norms, parts)),
+            sum(n(other) for n, (_, other) in zip(norms, parts)))
 
 
 def example_scores(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,

@@ -123,13 +123,16 @@ class Bm25Index:
         return Bm25Index(all_keys[order], doc_len[order], vocab, indptr,
                          row[by_term].astype(np.int32), np.minimum(tf[by_term], 65535).astype(np.uint16))
 
-    def scores(self, query: str, keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def scores(self, query: str, keys: Sequence[int] | np.ndarray | None = None,
+               idf_keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """BM25 of `query` for every document (in key order) or for `keys` (in that order; a key
-        not in the index scores 0). IDF and average length always come from the whole index, so a
-        paper's score does not depend on which candidates it is ranked among."""
-        return self.term_scores(tokenize(query), keys)
+        not in the index scores 0). IDF and average length come from the whole index, so a paper's
+        score does not depend on which candidates it is ranked among; `idf_keys` takes the IDF from
+        those documents instead (the pool being ranked: terms that all of it shares weigh little)."""
+        return self.term_scores(tokenize(query), keys, idf_keys)
 
-    def term_scores(self, terms: Sequence[str], keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def term_scores(self, terms: Sequence[str], keys: Sequence[int] | np.ndarray | None = None,
+                    idf_keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """`scores` for an already tokenized query; a repeated term counts once per occurrence,
         as in Lucene and bm25s."""
         n = len(self.keys)
@@ -140,21 +143,33 @@ class Bm25Index:
         if len(t) and n:
             t, qtf = np.unique(t, return_counts=True)
             df = self.indptr[t + 1] - self.indptr[t]
-            weight = (qtf * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
             rows = np.concatenate([self.doc[self.indptr[i]:self.indptr[i + 1]] for i in t])
+            if idf_keys is None:
+                weight = (qtf * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
+            else:  # document frequencies among the idf_keys documents only
+                member = np.zeros(n, bool)
+                row, found = self._locate(idf_keys)
+                member[row[found]] = True
+                in_pool = np.bincount(np.repeat(np.arange(len(t)), df), weights=member[rows], minlength=len(t))
+                m = int(member.sum())
+                weight = (qtf * np.log1p((m - in_pool + 0.5) / (in_pool + 0.5))).astype(np.float32)
             tf = np.concatenate([self.tf[self.indptr[i]:self.indptr[i + 1]] for i in t]).astype(np.float32)
             part = np.repeat(weight, df) * tf / (tf + self._length_norm()[rows])
             out = np.bincount(rows, weights=part, minlength=n).astype(np.float32)
         return out if keys is None else self.pick(out, keys)
 
-    def pick(self, scores: np.ndarray, keys: Sequence[int] | np.ndarray) -> np.ndarray:
-        """From all documents' scores (in key order), those of `keys`, in that order (0 for a key not
-        in the index): one scoring pass serves several candidate sets."""
+    def _locate(self, keys: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each key, its row (clipped into range) and whether that row really holds the key."""
         n = len(self.keys)
         want = np.asarray(keys, np.int64)
         row = np.searchsorted(self.keys, want).clip(0, max(n - 1, 0))
-        found = self.keys[row] == want if n else np.zeros(len(want), bool)
-        return np.where(found, scores[row] if n else 0.0, 0.0).astype(np.float32)
+        return row, (self.keys[row] == want if n else np.zeros(len(want), bool))
+
+    def pick(self, scores: np.ndarray, keys: Sequence[int] | np.ndarray) -> np.ndarray:
+        """From all documents' scores (in key order), those of `keys`, in that order (0 for a key not
+        in the index): one scoring pass serves several candidate sets."""
+        row, found = self._locate(keys)
+        return np.where(found, scores[row] if len(self.keys) else 0.0, 0.0).astype(np.float32)
 
     def _length_norm(self) -> np.ndarray:
         """k1 * (1 - b + b * len / avg_len) per document, computed once per loaded index."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fusion import Scorer, fit_examples, fit_hybrid, topic_query, topic_texts, topic_vector
+from .fusion import Scorer, fit_examples, fit_hybrid, standardised_sum, topic_query, topic_texts, topic_vector
 from .lexical import Bm25Index
 from .paper import Paper
 from .topics import KeywordHit, Topic, TopicsError
@@ -187,13 +187,17 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
     keys, vectors = pool.keys[rows], pool.vectors[rows]
     lexical = _LexicalQuery(pool.lexical, keys, pool.sample_keys)
     topic_vec = _topic_vector(topic, pool.embed)
-    words = lexical.of(_topic_words(topic))
-    if topic.keywords:
-        words = words + topic.weight * lexical.of(" ".join(" ".join(keyword) for keyword in topic.keywords))
     examples, example_vecs = pool.references(topic.examples) if topic.examples else ([], None)
+    # with examples, IDF comes from the papers ranked: the examples' long texts share the pool's theme words
+    idf_keys = keys if examples else None
+    words = lexical.of(_topic_words(topic), idf_keys)
+    if topic.keywords:
+        words = words + topic.weight * lexical.of(" ".join(" ".join(keyword) for keyword in topic.keywords), idf_keys)
     if examples:
         _, negative_vecs = pool.references(topic.negatives) if topic.negatives else ([], None)
-        evidence = lexical.of(" ".join(paper.text for paper in examples)) + words
+        # each example's text and the topic's words count once, like the example vectors and the name
+        parts = [lexical.of(paper.text, idf_keys) for paper in examples] + [words]
+        evidence = _Lexical(*standardised_sum([(part.pool, part.sample) for part in parts]))
         scorer = fit_examples(vectors, example_vecs, evidence.pool, topic_vec, negative_vecs)
     else:
         evidence = words
@@ -256,6 +260,6 @@ class _LexicalQuery:
     def __init__(self, index: Bm25Index, pool_keys: np.ndarray, sample_keys: np.ndarray) -> None:
         self.index, self.pool_keys, self.sample_keys = index, pool_keys, sample_keys
 
-    def of(self, query: str) -> _Lexical:
-        scores = self.index.scores(query)
+    def of(self, query: str, idf_keys: np.ndarray | None = None) -> _Lexical:
+        scores = self.index.scores(query, idf_keys=idf_keys)
         return _Lexical(self.index.pick(scores, self.pool_keys), self.index.pick(scores, self.sample_keys))
