@@ -1,5 +1,8 @@
 """The foundation commands end to end: real SQLite files in tmp dirs, the local arXiv server."""
 
+import subprocess
+import sys
+
 import pytest
 from arxiv_server import RSS, Reply, fixture
 
@@ -90,3 +93,18 @@ def test_unknown_paper_and_missing_file(cli):
 def test_broken_config_is_a_clear_error(cli, home):
     (home / "config.toml").write_text("delay = 'soon'\n")
     _one_line_error(cli("stats"), "config.toml: setting 'delay' has the wrong type")
+
+
+def test_the_installed_command_prints_everything_and_keeps_exit_codes(home):
+    """The console script skips interpreter teardown (cli.console): output must still be flushed
+    into a pipe, and an error must still exit 2 with one line."""
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    ingested = run("ingest", DAY)
+    assert ingested.returncode == 0 and "367 new" in ingested.stdout
+    listed = run("show", "2508.12079")
+    assert listed.returncode == 0 and "arXiv:2508.12079" in listed.stdout and listed.stdout.endswith("solely on CGQ.\n")
+    bad = run("show", "2508.1234")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: not an arXiv id")

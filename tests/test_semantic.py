@@ -62,12 +62,15 @@ def load_index_model(settings) -> str:
     return VectorIndex.open(settings.index_dir / VECTORS).model
 
 
-@pytest.mark.parametrize("damage", ["truncate", "manifest"])
+@pytest.mark.parametrize("damage", ["truncate", "overwrite", "manifest"])
 def test_a_damaged_index_is_detected_and_rebuilt_from_the_cache(day_home, cli, damage):
     vectors = day_home / "index" / VECTORS
+    data = (vectors / "papers.faiss").read_bytes()
     if damage == "truncate":
-        data = (vectors / "papers.faiss").read_bytes()
         (vectors / "papers.faiss").write_bytes(data[: len(data) // 3])
+    elif damage == "overwrite":  # same size, a vector's bytes changed: only the checksum sees it
+        middle = len(data) // 2
+        (vectors / "papers.faiss").write_bytes(data[:middle] + bytes(16) + data[middle + 16:])
     else:
         manifest = json.loads((vectors / "manifest.json").read_text())
         (vectors / "manifest.json").write_text(json.dumps({**manifest, "model": "another-model"}))

@@ -1,5 +1,5 @@
 """`python -m semdigest` is the `semdigest` command."""
 
-from .cli import main
+from .cli import console
 
-main()
+console()
