@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from semdigest import lexical
+from semdigest.errors import IndexProblem
 from semdigest.lexical import Bm25Index, tokenize
 
 QUERIES = ["sparse attention for long context", "reward model", "the of and", "", "Dense Rewards > RL"]
@@ -127,7 +128,7 @@ def test_index_built_with_another_tokenizer_is_refused(index: Bm25Index, tmp_pat
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     index.save(tmp_path / "bm25")
     monkeypatch.setattr(lexical, "TOKENIZER", "something-else/2")
-    with pytest.raises(ValueError, match="rebuild"):
+    with pytest.raises(IndexProblem, match="built with tokenizer"):
         Bm25Index.load(tmp_path / "bm25")
 
 

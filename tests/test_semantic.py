@@ -10,7 +10,7 @@ from arxiv_server import Reply, fixture
 
 from semdigest.config import load_settings
 from semdigest.index import VectorIndex
-from semdigest.pipeline import VECTORS, Models, embed_texts
+from semdigest.pipeline import LEXICAL, VECTORS, Models, embed_texts
 from semdigest.search import Searcher
 from semdigest.store import Store
 
@@ -79,6 +79,30 @@ def test_a_damaged_index_is_detected_and_rebuilt_from_the_cache(day_home, cli, d
     assert "rebuilding" in result.stderr
     assert "embedded 0 papers; index: 367 papers (flat, rebuilt)" in result.stdout
     assert cli("similar", SURVEY).exit_code == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_a_damaged_bm25_index_is_an_error_then_rebuilt_by_index(day_home, cli, damage):
+    lexical = day_home / "index" / LEXICAL
+    generation = lexical / (lexical / "CURRENT").read_text().strip()
+    if damage == "truncate":
+        (generation / "tf.npy").write_bytes((generation / "tf.npy").read_bytes()[:100])
+    else:
+        (generation / "doc.npy").unlink()
+    broken = cli("similar", SURVEY)
+    assert broken.exit_code == 2 and broken.stderr.startswith("error: no usable index (BM25 index in")
+    assert broken.stderr.count("\n") == 1
+    repaired = cli("index")
+    assert repaired.exit_code == 0 and "rebuilding it from the stored texts" in repaired.stderr
+    assert cli("similar", SURVEY).exit_code == 0
+
+
+def test_rebuild_rebuilds_both_indexes(day_home, cli):
+    lexical = day_home / "index" / LEXICAL
+    before = (lexical / "CURRENT").read_text()
+    assert "(flat, rebuilt)" in cli("index", "--rebuild").stdout
+    assert (lexical / "CURRENT").read_text() != before
+    assert "(flat, +0 -0)" in cli("index").stdout and (lexical / "CURRENT").read_text() != before
 
 
 def test_similar_to_an_indexed_paper(day_home, cli):

@@ -31,3 +31,7 @@ class StoreError(SemdigestError):
 
 class InputFileError(SemdigestError):
     """An input file (snapshot, topics) cannot be read at all."""
+
+
+class IndexProblem(SemdigestError):
+    """An index on disk is missing, damaged, or built for another model: rebuild it from the cache."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .errors import SemdigestError
+from .errors import IndexProblem
 from .files import atomic_write, atomic_write_text
 
 INDEX_FILE, STATE_FILE, MANIFEST_FILE = "papers.faiss", "papers-state.npz", "manifest.json"
@@ -31,10 +31,6 @@ NPROBE = 32
 # A fixed sample of the store's vectors: it calibrates scores (how a paper compares with the whole
 # store) and measures "hubness" (papers close to everything) without a per-paper statistic to maintain.
 SAMPLE_SIZE = 8000
-
-
-class IndexProblem(SemdigestError):
-    """The index on disk is missing, damaged, or built for another model: rebuild it from the cache."""
 
 
 @dataclass(frozen=True)

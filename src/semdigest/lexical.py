@@ -23,6 +23,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .errors import IndexProblem
+
 # Lucene's English stop list (as bm25s uses): short on purpose; IDF already discounts what is
 # frequent, and a longer list (sklearn's 318 words) measured no better.
 STOPWORDS = frozenset(
@@ -203,19 +205,29 @@ class Bm25Index:
         writer replaced the generation between reading the pointer and opening its files."""
         root = Path(directory)
         for attempt in range(3):
-            gen = root / (root / _POINTER).read_text(encoding="utf-8").strip()
             try:
+                gen = root / (root / _POINTER).read_text(encoding="utf-8").strip()
                 built_with = (gen / "tokenizer.txt").read_text(encoding="utf-8")
                 # plain ndarray views of the maps: slicing an np.memmap costs ~20 us of Python each time
                 arrays = [np.load(gen / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in _ARRAYS]
-            except FileNotFoundError:
+            except FileNotFoundError as error:
                 if attempt == 2:
-                    raise
+                    raise IndexProblem(f"BM25 index in {root} is missing a file ({error.filename})") from None
                 continue
+            except (OSError, ValueError) as error:
+                raise IndexProblem(f"BM25 index in {root} is damaged ({error})") from None
             if built_with != TOKENIZER:
-                raise ValueError(f"{gen} was built with tokenizer {built_with!r}, not {TOKENIZER!r}: rebuild it")
+                raise IndexProblem(f"BM25 index in {gen} was built with tokenizer {built_with!r}, not {TOKENIZER!r}")
+            if not _consistent(*arrays):
+                raise IndexProblem(f"BM25 index in {root} is damaged (its arrays disagree)")
             return cls(*arrays)
         raise AssertionError("unreachable")
+
+
+def _consistent(keys: np.ndarray, doc_len: np.ndarray, term_hash: np.ndarray, indptr: np.ndarray, doc: np.ndarray,
+                tf: np.ndarray) -> bool:
+    postings = int(indptr[-1]) if len(indptr) else 0
+    return len(keys) == len(doc_len) and len(indptr) == len(term_hash) + 1 and len(doc) == len(tf) == postings
 
 
 def _durable(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -123,7 +123,7 @@ def refresh_indexes(store: Store, model_id: str, directory: Path, *, rebuild: bo
     if rebuilt or stale or added:
         index.resample(lambda keys: store.vectors(model_id, keys))
         index.save(directory / VECTORS)
-    _refresh_lexical(store, index, directory, previous, stale, added)
+    _refresh_lexical(store, index, directory, previous, stale, added, rebuild=rebuild, on_problem=on_problem)
     return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
 
 
@@ -149,21 +149,23 @@ def _checksum(directory: Path) -> str | None:
 
 
 def _refresh_lexical(store: Store, index: VectorIndex, directory: Path, previous: str | None,
-                     stale: list[int], added: list[int]) -> None:
+                     stale: list[int], added: list[int], *, rebuild: bool,
+                     on_problem: Callable[[str], None] | None) -> None:
     """Apply the FAISS index's change to the BM25 index too. The SYNC marker names the FAISS index the
-    BM25 index belongs to: when it is not the one the change started from (an interrupted run, a
-    damaged file), the BM25 index is rebuilt from the texts instead."""
+    BM25 index belongs to: when it is not the one the change started from (an interrupted run), or the
+    BM25 files do not load, or a rebuild was asked for, it is rebuilt from the texts instead."""
     marker = directory / LEXICAL / SYNC
     current = read_manifest(directory / VECTORS).checksum
     recorded = marker.read_text().strip() if marker.exists() else None
-    if recorded == current:
-        return
     lexical = None
-    if recorded is not None and recorded == previous:
+    if not rebuild and recorded is not None and recorded in (current, previous):
         try:
             lexical = Bm25Index.load(directory / LEXICAL)
-        except (OSError, ValueError):
-            lexical = None
+        except IndexProblem as problem:
+            if on_problem:
+                on_problem(f"{problem}: rebuilding it from the stored texts")
+    if lexical is not None and recorded == current:
+        return
     if lexical is None:
         keys = sorted(index.state)
         lexical = Bm25Index.build(keys, store.texts(keys))
