@@ -155,7 +155,7 @@ class Bench:
     searcher: Searcher
     members: dict[str, tuple[str, ...]]  # list -> its papers: the candidates of `similar`
 
-    def V(self, ids: Sequence[str]) -> np.ndarray:  # noqa: N802 - the matrix of vectors
+    def V(self, ids: Sequence[str]) -> np.ndarray:
         return np.stack([self.vectors[i] for i in ids]).astype(np.float64)
 
     def bm25(self, text: str, ids: Sequence[str]) -> np.ndarray:
@@ -213,7 +213,7 @@ class Tfidf:
         self.rows = {paper_id: row for row, paper_id in enumerate(bench.papers)}
         self.matrix = self.vectorizer.transform([paper.text for paper in bench.papers.values()])
 
-    def of(self, ids: Sequence[str]):  # noqa: ANN201 - a scipy sparse matrix
+    def of(self, ids: Sequence[str]):
         return self.matrix[[self.rows[i] for i in ids]]
 
     def scores(self, ids: Sequence[str], query: np.ndarray) -> np.ndarray:
