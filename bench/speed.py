@@ -1,6 +1,6 @@
 """Speed benchmarks (not tests): prints one Markdown report, the machine first.
 
-    .venv/bin/python bench/speed.py                                  # every section (~15 min)
+    .venv/bin/python bench/speed.py                                  # every section (~8 min)
     .venv/bin/python bench/speed.py --only embedding --papers 1000 --rounds 5
     .venv/bin/python bench/speed.py --only similar,ann --home /tmp/home --ann-size 100000
 
