@@ -8,6 +8,19 @@ import pytest
 from semdigest import fusion as F
 
 
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = F.LEXICAL_WEIGHT) -> np.ndarray:
+    """The fusion formula hybrid_scores applies before feedback and hubness."""
+    return (1.0 - weight) * F.zscore(dense) + weight * F.zscore(lexical)
+
+
+def example_scores(candidates: np.ndarray, examples: np.ndarray, lexical: np.ndarray | None = None,
+                   **options: np.ndarray) -> np.ndarray:
+    """fit_examples' scores of the candidates themselves."""
+    if len(candidates) == 0:
+        return np.zeros(0)
+    return F.fit_examples(candidates, examples, lexical, **options)(candidates, lexical)
+
+
 def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
@@ -24,16 +37,16 @@ def test_zscore_of_a_constant_is_zero_not_nan() -> None:
 
 def test_fuse_weights_the_two_signals() -> None:
     dense, lexical = np.array([0.9, 0.5, 0.1]), np.array([0.0, 0.0, 7.0])
-    assert np.argmax(F.fuse(dense, lexical, 0.0)) == 0
-    assert np.argmax(F.fuse(dense, lexical, 1.0)) == 2
+    assert np.argmax(fuse(dense, lexical, 0.0)) == 0
+    assert np.argmax(fuse(dense, lexical, 1.0)) == 2
     # a query without any matching term (all-zero BM25) leaves the dense order alone
-    assert np.array_equal(np.argsort(F.fuse(dense, np.zeros(3), 0.4)), np.argsort(dense))
+    assert np.array_equal(np.argsort(fuse(dense, np.zeros(3), 0.4)), np.argsort(dense))
 
 
 def test_hybrid_without_feedback_is_plain_fusion(vecs: np.ndarray) -> None:
     lexical = np.random.default_rng(1).random(len(vecs))
     q = vecs[0]
-    assert np.allclose(F.hybrid_scores(q, vecs, lexical, prf_k=0), F.fuse(vecs @ q, lexical))
+    assert np.allclose(F.hybrid_scores(q, vecs, lexical, prf_k=0), fuse(vecs @ q, lexical))
     with_prf = F.hybrid_scores(q, vecs, lexical)
     assert with_prf.shape == (len(vecs),) and np.argmax(with_prf) == 0  # the paper itself stays first
 
@@ -72,25 +85,42 @@ def test_example_scores_rank_neighbours_of_the_examples_first(vecs: np.ndarray) 
     examples = unit_rows(topic + 0.1 * rng.normal(size=(3, 16)))  # three papers on one topic
     near = unit_rows(topic + 0.1 * rng.normal(size=(3, 16)))  # three more on it among the candidates
     cands = np.vstack([near, vecs[3:]])
-    s = F.example_scores(cands, examples)
+    s = example_scores(cands, examples)
     assert set(np.argsort(-s)[:3]) == {0, 1, 2}
     lexical = np.zeros(len(cands)); lexical[10] = 50.0
-    assert F.example_scores(cands, examples, lexical)[10] > s[10]
-    assert F.example_scores(np.zeros((0, 16)), examples).shape == (0,)
+    assert example_scores(cands, examples, lexical)[10] > s[10]
+    assert example_scores(np.zeros((0, 16)), examples).shape == (0,)
 
 
 def test_a_rejected_paper_pushes_down_its_near_copies(vecs: np.ndarray) -> None:
     examples, rejected = vecs[:3], vecs[3:4]
     cands = np.vstack([vecs[4:], unit_rows(rejected + 0.01)])  # the last candidate ~ the rejected one
-    base = F.example_scores(cands, examples)
-    penalised = F.example_scores(cands, examples, negative_vecs=rejected)
+    base = example_scores(cands, examples)
+    penalised = example_scores(cands, examples, negative_vecs=rejected)
     assert penalised[-1] < base[-1]
-    assert np.allclose(F.example_scores(cands, examples, negative_vecs=np.zeros((0, 16))), base)
+    assert np.allclose(example_scores(cands, examples, negative_vecs=np.zeros((0, 16))), base)
 
 
 def test_background_mean_makes_scores_independent_of_the_pool(vecs: np.ndarray) -> None:
     examples, mean = vecs[:3], vecs.mean(axis=0)
-    whole = F.example_scores(vecs[3:], examples, background_mean=mean)
-    half = F.example_scores(vecs[3:25], examples, background_mean=mean)
+    whole = example_scores(vecs[3:], examples, background_mean=mean)
+    half = example_scores(vecs[3:25], examples, background_mean=mean)
     # the same papers keep the same order whichever other papers are in the pool
     assert np.array_equal(np.argsort(-whole[:22]), np.argsort(-half))
+
+
+def test_standardised_sum_weighs_each_part_once() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=50), rng.normal(size=50)
+    pool, sample = F.standardised_sum([(100 * a, 100 * a[:5]), (b, b[:5])])
+    assert np.allclose(pool, F.zscore(a) + F.zscore(b))
+    assert np.allclose(sample, pool[:5])  # other papers land on the pool's scale
+
+
+def test_scorer_scores_other_papers_on_the_pool_scale() -> None:
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(40, 16))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    scorer = F.fit_examples(vecs[3:], vecs[:3])
+    assert np.allclose(scorer(vecs[3:]), example_scores(vecs[3:], vecs[:3]))
+    assert np.allclose(scorer(vecs[10:20]), scorer(vecs[3:])[7:17])  # per paper, not per batch

@@ -147,3 +147,22 @@ def test_scores_equal_bm25s_lucene(day: tuple[list[int], list[str]]) -> None:
     ref.index([tokenize(t) for t in texts], show_progress=False)
     for q in QUERIES[:2] + [texts[10]]:
         assert np.allclose(ours.scores(q), ref.get_scores(tokenize(q)), rtol=1e-4, atol=1e-5)
+
+
+POOL_TEXTS = ["reinforcement learning for reasoning models", "reinforcement learning with critic-free updates",
+         "reinforcement learning for robot control", "long context attention kernels", "critic-free policy gradient"]
+
+
+def test_idf_from_all_documents_is_the_usual_bm25() -> None:
+    index = Bm25Index.build(list(range(len(POOL_TEXTS))), POOL_TEXTS)
+    assert np.allclose(index.scores("reinforcement critic-free", idf_keys=list(range(len(POOL_TEXTS)))),
+                       index.scores("reinforcement critic-free"))
+
+
+def test_idf_from_the_pool_discounts_what_the_pool_shares() -> None:
+    index = Bm25Index.build(list(range(len(POOL_TEXTS))), POOL_TEXTS)
+    pool = [0, 1, 2]  # all about reinforcement learning: the word no longer tells them apart
+    pooled = index.scores("reinforcement", idf_keys=pool)
+    assert pooled[0] < index.scores("reinforcement")[0]
+    assert index.scores("critic", idf_keys=pool)[1] > pooled[1]
+    assert index.scores("reinforcement", keys=[9], idf_keys=pool + [9]).tolist() == [0.0]  # unknown key

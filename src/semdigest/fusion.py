@@ -4,9 +4,10 @@ Plain numpy over one candidate set: no store, index or CLI here. The defaults be
 the development labels (leave-one-list-out for the weights) and sit on plateaus (research report):
   - similar papers: hybrid_scores(paper vector, candidates without the paper, BM25 of its text)
   - topic ranking:  hybrid_scores(topic_vector(...), candidates, BM25 of topic_query(name))
-  - few-shot:       example_scores(candidates, examples, sum of z(BM25) of each example and the name, name),
+  - few-shot:       fit_examples(candidates, examples, sum of z(BM25) of each example and the name, name),
                     BM25 with IDF from the candidates (rank.py)
-Scores are z-normalised over the candidates, so they depend on the pool: rank a pool of a few
+Scores are z-normalised over the candidates (z-scores beat min-max and reciprocal-rank fusion here:
+RRF throws away how far ahead a clear winner is), so they depend on the pool: rank a pool of a few
 hundred papers that plausibly contains the answers (a day's listing, or the union of the dense
 and BM25 top few hundred from the whole store), not the whole store.
 """
@@ -35,12 +36,6 @@ _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Za-z]\d+(?:\.\d+)*\.)\s+")
 def zscore(x: np.ndarray) -> np.ndarray:
     """Standardise over the candidates; a constant vector (e.g. no term matched) gives zeros."""
     return _Norm.of(x)(x)
-
-
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
-    """(1 - w) z(dense) + w z(lexical). z-scores beat min-max and reciprocal-rank fusion here:
-    RRF throws away how far ahead a clear winner is."""
-    return (1.0 - weight) * zscore(dense) + weight * zscore(lexical)
 
 
 @dataclass(frozen=True)
@@ -205,15 +200,6 @@ def standardised_sum(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
     return (sum(n(pool) for n, (pool, _) in zip(norms, parts)),
             sum(n(other) for n, (_, other) in zip(norms, parts)))
 
-
-def example_scores(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,
-                   name_vec: np.ndarray | None = None, negative_vecs: np.ndarray | None = None,
-                   background_mean: np.ndarray | None = None) -> np.ndarray:
-    """fit_examples' scores of the candidates themselves."""
-    if len(candidate_vecs) == 0:
-        return np.zeros(0)
-    scorer = fit_examples(candidate_vecs, example_vecs, lexical, name_vec, negative_vecs, background_mean)
-    return scorer(candidate_vecs, lexical)
 
 def hubness(candidate_vecs: np.ndarray, sample_vecs: np.ndarray, k: int = 10) -> np.ndarray:
     """Each candidate's mean cosine to its `k` nearest papers in a sample of the store (itself excluded):
