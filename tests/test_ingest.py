@@ -22,6 +22,7 @@ FIRST = 5000
 @pytest.fixture(scope="module")
 def first_lines(tmp_path_factory) -> Path:
     """The first 5,000 lines of the real corpus (read from ../shared, as CI has it), as a .jsonl.gz."""
+    assert CORPUS.exists(), f"{CORPUS} is missing: these tests expect ../shared beside the repository, as CI has it"
     path = tmp_path_factory.mktemp("corpus") / "first.jsonl.gz"
     with gzip.open(CORPUS, "rb") as source, gzip.open(path, "wb") as target:
         target.writelines(itertools.islice(source, FIRST))
