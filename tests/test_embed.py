@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semdigest import embed
+from semdigest import embed, fastpath
 from semdigest.embed import DEFAULT_MODEL, OnnxEmbedder, SentenceTransformerEmbedder, UnknownModelError
 from semdigest.errors import SemdigestError
 
@@ -137,7 +137,7 @@ def test_artefact_is_reused_without_rebuilding(fast: embed.Embedder, cache_dir: 
     def no_build(*args: object) -> None:
         raise AssertionError("rebuilt a valid artefact")
 
-    monkeypatch.setattr(embed, "_build", no_build)
+    monkeypatch.setattr(fastpath, "build", no_build)
     again = embed.load_embedder(cache_dir=cache_dir)
     assert isinstance(again, OnnxEmbedder)
     np.testing.assert_array_equal(again.encode(texts[:3]), fast_vectors[:3])
