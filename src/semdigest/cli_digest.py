@@ -1,4 +1,4 @@
-"""Commands that rank: `similar`, `digest`, `run` and `demo` (options and printing only)."""
+"""Commands that rank: `similar`, `digest` and `run` (options and printing only)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .paper import Paper
 from .pipeline import embed_texts
 from .store import Store
 from .topics import load_topics
+
 
 @click.command()
 @click.argument("ids", nargs=-1)
@@ -126,8 +127,7 @@ def _print_summary(result: Digest, page: Path) -> None:
     papers = {item.paper.id for topic in result.topics for item in topic.papers}
     click.echo(f"{result.label}: {len(result.topics)} topics, {len(papers)} papers")
     for topic in sorted(result.topics, key=lambda t: -len(t.papers)):
-        semantic = sum(1 for item in topic.papers if not item.keyword_hits)
-        click.echo(f"  {topic.topic.name:<24} {len(topic.papers):4d}  ({semantic} semantic matches)")
+        click.echo(f"  {topic.topic.name:<24} {len(topic.papers):4d}  ({topic.semantic_matches} semantic matches)")
     click.echo(f"digest: {page}")
 
 

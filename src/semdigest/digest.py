@@ -34,6 +34,11 @@ class TopicDigest:
     topic: Topic
     papers: list[RankedPaper]
 
+    @property
+    def semantic_matches(self) -> int:
+        """Papers that joined without a keyword hit."""
+        return sum(1 for item in self.papers if not item.keyword_hits)
+
 
 @dataclass(frozen=True)
 class Digest:
@@ -100,8 +105,7 @@ def write_digest(store: Store, digest: Digest, out_dir: Path) -> Path:
     for result in digest.topics:
         page = f"{slug(result.topic.name)}.md"
         atomic_write_text(folder / page, topic_page(result.topic, result.papers, digest.label))
-        semantic = sum(1 for item in result.papers if not item.keyword_hits)
-        summaries.append(TopicSummary(result.topic.name, len(result.papers), semantic, page))
+        summaries.append(TopicSummary(result.topic.name, len(result.papers), result.semantic_matches, page))
         _write_feed(store, result.topic, out_dir)
     atomic_write_text(folder / "README.md", index_page(digest.label, summaries))
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(digest_json(digest), indent=1, ensure_ascii=False) + "\n")
