@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from arxiv_server import ArxivServer
 
-from semdigest.arxiv import Client
+from semdigest.sources.arxiv import Client
 
 # --- arXiv: a local server replaying recorded responses, and clients pointed at it ------------------------
 
@@ -65,7 +65,18 @@ def home(tmp_path: Path, arxiv_server: ArxivServer, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.fixture(scope="session")
-def indexed_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fast_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory holding the fast (int8 ONNX) embedding model, built once per session (~20 s):
+    every data directory of the suite starts with a copy of it."""
+    from semdigest.embedding.registry import load_embedder
+
+    cache = tmp_path_factory.mktemp("fast-model")
+    load_embedder(cache_dir=cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def indexed_day(tmp_path_factory: pytest.TempPathFactory, fast_cache: Path) -> Path:
     """A data directory holding the real listing day 2025-08-18 (367 papers), embedded with the real model
     and indexed: built once per session, copied by `day_home`."""
     from click.testing import CliRunner
@@ -73,6 +84,7 @@ def indexed_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from semdigest.cli import main
 
     root = tmp_path_factory.mktemp("indexed") / "home"
+    shutil.copytree(fast_cache, root / "cache")
     for args in (["ingest", str(DAY_FILE)], ["index"]):
         result = CliRunner().invoke(main, ["--home", str(root), *args], catch_exceptions=False)
         assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""Where semdigest keeps its data and how it reaches arXiv: the only module besides cli.py that reads
+"""Where semdigest keeps its data and how it reaches arXiv: the only module besides the CLI that reads
 the environment.
 
 Precedence: command-line option > environment variable > `<home>/config.toml` > default.
@@ -12,16 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .errors import SemdigestError
+from .errors import ConfigError
+from .layout import Layout
 
 DEFAULT_HOME = Path(".semdigest")
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_RSS_URL = "https://rss.arxiv.org/rss"
 DEFAULT_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.MA", "cs.RO")
-
-
-class ConfigError(SemdigestError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -37,30 +34,14 @@ class Settings:
     fast: bool = True  # the quantised ONNX embedding path; false = plain sentence-transformers fp32
 
     @property
-    def db_path(self) -> Path:
-        return self.home / "semdigest.db"
-
-    @property
-    def index_dir(self) -> Path:
-        return self.home / "index"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.home / "cache"
-
-    @property
-    def out_dir(self) -> Path:
-        return self.home / "digests"
-
-    @property
-    def topics_path(self) -> Path:
-        return self.home / "topics.toml"
+    def layout(self) -> Layout:
+        return Layout(self.home)
 
 
 def load_settings(home: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
     """Settings for `home` (else $SEMDIGEST_HOME, else ./.semdigest), its config.toml and the environment."""
     root = Path(home or env.get("SEMDIGEST_HOME") or DEFAULT_HOME).expanduser()
-    settings = Settings(home=root, **_read_config_file(root / "config.toml"))
+    settings = Settings(home=root, **_read_config_file(Layout(root).config))
     overrides = {"api_url": env.get("SEMDIGEST_API_URL"), "rss_url": env.get("SEMDIGEST_RSS_URL")}
     return replace(settings, **{key: value for key, value in overrides.items() if value})
 

@@ -1,4 +1,5 @@
-"""Errors a user can cause. The CLI prints their one-line message and exits with code 2."""
+"""Every error a user can cause, in one place. Front ends print the one-line message and exit with code 2;
+anything raised that is not a SemdigestError is a bug."""
 
 
 class SemdigestError(Exception):
@@ -7,6 +8,10 @@ class SemdigestError(Exception):
 
 class InvalidIdError(SemdigestError):
     """A string that is not an arXiv identifier in any accepted form."""
+
+
+class ConfigError(SemdigestError):
+    """config.toml or an environment setting that cannot be used."""
 
 
 class ArxivError(SemdigestError):
@@ -25,6 +30,10 @@ class MalformedResponse(ArxivError):
     """A response that is not the XML arXiv sends (truncated, HTML error page, ...)."""
 
 
+class UnknownPaper(SemdigestError):
+    """A paper that is neither in the store nor known to arXiv."""
+
+
 class StoreError(SemdigestError):
     """The data directory is locked, unreadable or from a newer semdigest."""
 
@@ -33,5 +42,25 @@ class InputFileError(SemdigestError):
     """An input file (snapshot, topics) cannot be read at all."""
 
 
+class UnknownModelError(SemdigestError):
+    """A --model / config model that is neither the default, a folder under models/, nor a model folder path."""
+
+
 class IndexProblem(SemdigestError):
     """An index on disk is missing, damaged, or built for another model: rebuild it from the cache."""
+
+
+class TopicsError(SemdigestError):
+    """A topics file that cannot be used, or a topic that does not exist."""
+
+
+class EmptyPeriod(SemdigestError):
+    """No stored paper was listed in the period asked for."""
+
+
+class UsageError(SemdigestError):
+    """Arguments that do not fit together (e.g. a day and a period at once)."""
+
+
+class OutputError(SemdigestError):
+    """A digest, page or feed that cannot be written where it was asked for."""

@@ -14,13 +14,13 @@ from .errors import StoreError
 
 
 @contextmanager
-def writer_lock(home: Path, *, wait: float = 600.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold `<home>/lock` exclusively; wait up to `wait` seconds for another writer, then give up.
+def writer_lock(path: Path, *, wait: float = 600.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the lock file `path` exclusively; wait up to `wait` seconds for another writer, then give up.
 
     flock is released by the kernel when the holder dies, so a killed run never leaves a stale lock.
     """
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "lock", "a+") as handle:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
         if not _try_lock(handle):
             holder = _holder(handle)
             if on_wait:
@@ -28,7 +28,7 @@ def writer_lock(home: Path, *, wait: float = 600.0, on_wait: Callable[[str], Non
             deadline = time.monotonic() + wait
             while not _try_lock(handle):
                 if time.monotonic() >= deadline:
-                    raise StoreError(f"{home} is in use by another semdigest process ({holder}); try again later")
+                    raise StoreError(f"{path.parent} is in use by another semdigest process ({holder}); try again later")
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()

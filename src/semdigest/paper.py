@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 _SPACES = re.compile(r"\s+")
 
@@ -29,7 +30,7 @@ class Paper:
     version: int | None = None
     published: str | None = None  # ISO timestamp (or date) of v1
     updated: str | None = None  # ISO timestamp (or date) of the latest version
-    listed: str | None = None  # YYYY-MM-DD of the listing that brought it
+    listed: date | None = None  # the announcement day of the listing that brought it
     announce_type: str | None = None  # new | cross | replace | replace-cross
     comment: str | None = None
     journal_ref: str | None = None

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -81,13 +81,14 @@ class UpsertCounts:
 class Stats:
     papers: int
     days: int
-    first_day: str | None
-    last_day: str | None
+    first_day: date | None
+    last_day: date | None
     categories: list[tuple[str, int]]  # primary category, papers; most first
 
 
 class Store:
     def __init__(self, path: Path) -> None:
+        self._depth = 0  # open transactions: an inner one is a savepoint of the outer
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -120,7 +121,9 @@ class Store:
                 self.db.execute(f"PRAGMA user_version={number}")
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+        """`with store.transaction(): ...` commits on success and rolls back on any exception; nested
+        inside another, it is a savepoint, so `with store.transaction(): store.upsert(...)` works."""
+        return _Transaction(self)
 
     # papers -----------------------------------------------------------------------------------
 
@@ -149,7 +152,7 @@ class Store:
             self.db.execute(
                 "INSERT INTO listings VALUES (?, ?, ?) ON CONFLICT (date, paper_id) DO UPDATE"
                 " SET announce_type = coalesce(excluded.announce_type, listings.announce_type)",
-                (paper.listed, paper.id, paper.announce_type),
+                (paper.listed.isoformat(), paper.id, paper.announce_type),
             )
 
     def _insert(self, paper: Paper) -> None:
@@ -166,12 +169,16 @@ class Store:
         return self.get_many([paper_id]).get(paper_id)
 
     def get_many(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
-        found: dict[str, Paper] = {}
+        return {paper_id: paper for paper_id, (_, paper) in self.get_keyed(paper_ids).items()}
+
+    def get_keyed(self, paper_ids: Sequence[str]) -> dict[str, tuple[int, Paper]]:
+        """The stored papers among these ids, each with its integer key, in one read."""
+        found: dict[str, tuple[int, Paper]] = {}
         for chunk in _chunks(list(paper_ids), 500):
             marks = ", ".join("?" for _ in chunk)
             for row in self.db.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
                 paper = _row_to_paper(row)
-                found[paper.id] = paper
+                found[paper.id] = (row[0], paper)
         return found
 
     def keys(self, paper_ids: Sequence[str]) -> dict[str, int]:
@@ -190,16 +197,16 @@ class Store:
                 found[row[0]] = _row_to_paper(row)
         return found
 
-    def keys_matching(self, since: str | None, until: str | None, categories: Sequence[str]) -> np.ndarray:
+    def keys_matching(self, since: date | None, until: date | None, categories: Sequence[str]) -> np.ndarray:
         """Keys of papers first released (else listed) in [since, until] and in any of `categories`."""
         day = "substr(coalesce(published, listed, updated), 1, 10)"
         clauses, values = [], []
         if since:
             clauses.append(f"{day} >= ?")
-            values.append(since)
+            values.append(since.isoformat())
         if until:
             clauses.append(f"{day} <= ?")
-            values.append(until)
+            values.append(until.isoformat())
         if categories:
             clauses.append("(" + " OR ".join("(' ' || categories || ' ') LIKE ?" for _ in categories) + ")")
             values += [f"% {category} %" for category in categories]
@@ -216,17 +223,17 @@ class Store:
                 f"SELECT key, title || ' ' || abstract FROM papers WHERE key IN ({marks})", chunk).fetchall())
         return [found[int(key)] for key in keys]
 
-    def listed_between(self, first: str, last: str) -> list[Paper]:
+    def listed_between(self, first: date, last: date) -> list[Paper]:
         """Papers announced on any day from `first` to `last` (inclusive), each once, newest listing first."""
         rows = self.db.execute(
             f"{_SELECT} p JOIN (SELECT paper_id, max(date) AS day FROM listings"
             " WHERE date BETWEEN ? AND ? GROUP BY paper_id) l ON l.paper_id = p.id ORDER BY l.day DESC, p.id DESC",
-            (first, last),
+            (first.isoformat(), last.isoformat()),
         )
         return [_row_to_paper(row) for row in rows]
 
-    def listing_days(self) -> list[str]:
-        return [day for (day,) in self.db.execute("SELECT DISTINCT date FROM listings ORDER BY date")]
+    def listing_days(self) -> list[date]:
+        return [date.fromisoformat(day) for (day,) in self.db.execute("SELECT DISTINCT date FROM listings ORDER BY date")]
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -292,26 +299,28 @@ class Store:
 
     # seen-history -----------------------------------------------------------------------------
 
-    def record_shown(self, topic: str, day: str, shown: Sequence[tuple[str, float, str]]) -> None:
+    def record_shown(self, topic: str, day: date, shown: Sequence[tuple[str, float, str]]) -> None:
         """Remember (paper id, score, reason) as shown in `topic`'s digest of `day`; a rerun of the
         same day refreshes its entries, a paper first shown on another day keeps that day."""
         with self.transaction():
             self.db.executemany(
                 "INSERT INTO shown VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, paper_id) DO UPDATE"
                 " SET score = excluded.score, reason = excluded.reason WHERE shown.date = excluded.date",
-                ((topic, paper_id, day, score, reason) for paper_id, score, reason in shown),
+                ((topic, paper_id, day.isoformat(), score, reason) for paper_id, score, reason in shown),
             )
 
-    def seen_before(self, topic: str, day: str) -> dict[str, str]:
+    def seen_before(self, topic: str, day: date) -> dict[str, date]:
         """paper id -> day, for papers an earlier digest of `topic` already showed."""
-        rows = self.db.execute("SELECT paper_id, date FROM shown WHERE topic = ? AND date < ?", (topic, day))
-        return dict(rows.fetchall())
+        rows = self.db.execute("SELECT paper_id, date FROM shown WHERE topic = ? AND date < ?",
+                               (topic, day.isoformat()))
+        return {paper_id: date.fromisoformat(shown) for paper_id, shown in rows}
 
-    def shown_history(self, topic: str, limit: int) -> list[tuple[str, str, float, str]]:
+    def shown_history(self, topic: str, limit: int) -> list[tuple[str, date, float, str]]:
         """(paper id, day, score, reason) most recent first: what the topic's feed publishes."""
-        return self.db.execute(
+        rows = self.db.execute(
             "SELECT paper_id, date, score, reason FROM shown WHERE topic = ? ORDER BY date DESC, score DESC"
-            " LIMIT ?", (topic, limit)).fetchall()
+            " LIMIT ?", (topic, limit))
+        return [(paper_id, date.fromisoformat(day), score, reason) for paper_id, day, score, reason in rows]
 
 
 def merge(stored: Paper, incoming: Paper) -> Paper:
@@ -321,7 +330,7 @@ def merge(stored: Paper, incoming: Paper) -> Paper:
     for name in ("version", "published", "updated", "comment", "journal_ref", "doi", "authors", "categories"):
         if not values[name]:
             values[name] = getattr(older, name)
-    latest = max((p for p in (stored, incoming) if p.listed), key=lambda p: p.listed or "", default=newer)
+    latest = max((p for p in (stored, incoming) if p.listed), key=lambda p: p.listed or date.min, default=newer)
     values["listed"], values["announce_type"] = latest.listed, latest.announce_type
     return Paper(**values)
 
@@ -333,22 +342,34 @@ def _is_newer(incoming: Paper, stored: Paper) -> bool:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt); inside
+    another transaction, SAVEPOINT ... RELEASE, rolled back to the savepoint on an exception."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        store = self.store
+        store.db.execute(f"SAVEPOINT s{store._depth}" if store._depth else "BEGIN IMMEDIATE")
+        store._depth += 1
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        store = self.store
+        store._depth -= 1
+        if store._depth:
+            name = f"s{store._depth}"
+            if exc_type:
+                store.db.execute(f"ROLLBACK TO {name}")
+            store.db.execute(f"RELEASE {name}")
+        else:
+            store.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _paper_values(paper: Paper) -> tuple[object, ...]:
     values = {name: getattr(paper, name) for name in _COLUMNS}
     values["authors"] = json.dumps(list(paper.authors), ensure_ascii=False)
     values["categories"] = " ".join(paper.categories)
+    values["listed"] = paper.listed.isoformat() if paper.listed else None
     return tuple(values.values())
 
 
@@ -357,6 +378,7 @@ def _row_to_paper(row: Sequence[object]) -> Paper:
     values = dict(zip(_COLUMNS, row[1:], strict=True))
     values["authors"] = tuple(json.loads(values["authors"]))
     values["categories"] = tuple(values["categories"].split())
+    values["listed"] = date.fromisoformat(values["listed"]) if values["listed"] else None
     del values["hash"]
     return Paper(**values)
 
@@ -367,4 +389,4 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

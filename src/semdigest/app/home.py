@@ -1,0 +1,413 @@
+"""Home: one data directory, and everything semdigest does with it.
+
+Every front end (the CLI, the benchmarks, a web page, a mail or Ray job) opens a Home and calls one method
+per action. The Home wires the stages together (arXiv -> store -> embeddings -> indexes -> ranking ->
+output), owns the writer lock (callers never take it; a Home's own nested calls share it) and knows the
+data directory's layout (through layout.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Settings, load_settings
+from ..embedding.cache import embed_missing, embed_texts
+from ..embedding.registry import LazyEmbedder
+from ..errors import IndexProblem, UnknownPaper, UsageError
+from ..indexes.directory import Indexes, IndexDir
+from ..layout import Layout
+from ..lock import writer_lock
+from ..output.write import FEED_ENTRIES, FeedEntry, render_digest, write_files
+from ..paper import Paper
+from ..ranking.digest import build_digest, choose_period, period_papers, pool_of
+from ..ranking.rank import Explanation, Pool, RankedPaper, compare, explain, rank_topic
+from ..ranking.search import Filters, Searcher
+from ..ranking.topics import Topic, TopicChange, find_topic, load_topics, replace_topic, save_topics
+from ..sources.ids import parse_id
+from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
+from ..store import Stats, Store, UpsertCounts
+from .events import Events
+from .reports import (DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult,
+                      Similar)
+from .topics import TopicsFile
+
+if TYPE_CHECKING:
+    from ..sources.arxiv import Client
+
+BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
+
+
+class ListRanker:
+    """Every paper of one list ranked for a topic (Home.ranker)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def rank(self, topic: Topic, exclude: Sequence[str] = ()) -> list[RankedPaper]:
+        """The list's papers but `exclude`, best first, scored among themselves."""
+        base = self.pool
+        keep = np.array([paper.id not in exclude for paper in base.papers], dtype=bool)
+        pool = replace(base, papers=[p for p, k in zip(base.papers, keep, strict=True) if k], keys=base.keys[keep],
+                       vectors=base.vectors[keep])
+        return rank_topic(topic, pool, include_all=True)
+
+
+class Home:
+    """One semdigest data directory. Open it with `Home.open(path)`; close it (or use `with`) when done."""
+
+    def __init__(self, settings: Settings, events: Events | None = None) -> None:
+        self.settings, self.layout = settings, Layout(settings.home)
+        self.events = events or Events()
+        self.indexes = IndexDir(self.layout.index)
+        self._store: Store | None = None
+        self._opened: Indexes | None = None
+        self._lock_depth = 0
+        self._model = LazyEmbedder(settings.model, models_dir=settings.models_dir, cache_dir=self.layout.cache,
+                                   fast=settings.fast, on_load=self.events.say)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, model: str | None = None, events: Events | None = None,
+             env: Mapping[str, str] = os.environ) -> Home:
+        """The data directory `path` (else $SEMDIGEST_HOME, else ./.semdigest) with its config.toml;
+        `model` overrides the configured embedding model."""
+        settings = load_settings(path, env)
+        return cls(replace(settings, model=model) if model else settings, events)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Home:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.layout.db)
+        return self._store
+
+    # --- papers ------------------------------------------------------------------------------------------
+
+    def fetch(self, categories: Sequence[str] | None = None, day: date | None = None) -> FetchReport:
+        """Today's RSS listing (or, with `day`, the papers submitted that day, through the API) into the store."""
+        cats = list(categories or self.settings.categories)
+        self.events.say(f"fetching {'+'.join(cats)} {f'for {day}' if day else 'from today’s RSS listing'} ...")
+        with self._writing(), self._client() as client:
+            if day is None:
+                listing = client.listing(cats)
+                return FetchReport(self._store_papers(listing.papers), listing.date)
+            meter = self.events.meter("fetching")
+
+            def page(done: int, total: int) -> None:
+                meter.total = total
+                meter.advance(done - fetched[0])
+                fetched[0] = done
+
+            fetched = [0]
+            counts = self._store_papers(client.submitted_on(cats, day, on_page=page))
+            meter.finish()
+            return FetchReport(counts, day)
+
+    def fetch_ids(self, ids: Sequence[str]) -> FetchReport:
+        """These papers (any id form; malformed ones fail before any request) into the store."""
+        wanted = [parse_id(raw).id for raw in ids]
+        with self._writing(), self._client() as client:
+            lookup = client.lookup(wanted)
+            return FetchReport(self._store_papers(lookup.papers), missing=tuple(lookup.missing))
+
+    def ingest(self, path: Path) -> IngestReport:
+        """A `.jsonl`/`.jsonl.gz` file in the arXiv metadata snapshot format, streamed in bounded memory."""
+        reading = SnapshotReading()
+        meter = self.events.meter(f"ingesting {path.name}")
+        with self._writing():
+            counts = self._store_papers(read_snapshot(path, reading), progress=meter.advance)
+        meter.finish()
+        return IngestReport(counts, reading.lines, tuple(reading.bad))
+
+    def paper(self, paper_id: str) -> Paper:
+        """A stored paper; UnknownPaper if the store does not have it."""
+        canonical = parse_id(paper_id).id
+        paper = self.store.get(canonical)
+        if paper is None:
+            raise UnknownPaper(f"{canonical} is not in the store (fetch it: semdigest fetch --id {canonical})")
+        return paper
+
+    def papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        """The stored papers among these ids (canonical ids as keys)."""
+        return self.store.get_many([parse_id(raw).id for raw in paper_ids])
+
+    def stats(self) -> Stats:
+        return self.store.stats()
+
+    # --- embeddings and indexes ----------------------------------------------------------------------------
+
+    def index(self, *, rebuild: bool = False) -> IndexResult:
+        """Embed every paper that has no vector yet, then bring the FAISS and BM25 indexes up to date."""
+        with self._writing():
+            return self._prepare(rebuild=rebuild)
+
+    def indexed(self, paper_ids: Sequence[str]) -> list[str]:
+        """Those of these papers that are stored and indexed, in order."""
+        state = self._open_indexes().vectors.state
+        keys = self.store.keys([parse_id(raw).id for raw in paper_ids])
+        return [paper_id for paper_id in keys if keys[paper_id] in state]
+
+    def vectors(self, paper_ids: Sequence[str]) -> np.ndarray:
+        """The cached vectors of these indexed papers, in order (one row each)."""
+        keys = self.store.keys(list(paper_ids))
+        return self.store.vectors(self._open_indexes().model, [keys[paper_id] for paper_id in paper_ids])
+
+    def lexical_scores(self, text: str, paper_ids: Sequence[str]) -> np.ndarray:
+        """BM25 of `text` for these indexed papers (IDF from the whole store)."""
+        keys = self.store.keys(list(paper_ids))
+        return self._open_indexes().lexical.scores(text, [keys[paper_id] for paper_id in paper_ids])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of free texts (cached), from the model the index was built with."""
+        return embed_texts(self.store, self._open_indexes().model, texts, self._model)
+
+    def texts(self) -> Iterator[str]:
+        """`title + " " + abstract` of every stored paper, streamed in key order."""
+        keys = self.store.keys_matching(None, None, ()).tolist()
+        for start in range(0, len(keys), BATCH):
+            yield from self.store.texts(keys[start:start + BATCH])
+
+    # --- similar papers ------------------------------------------------------------------------------------
+
+    def similar(self, ids: Sequence[str] = (), *, text: str | None = None, n: int = 10,
+                filters: Filters | None = None) -> list[Similar]:
+        """For each paper (fetched from arXiv, embedded and indexed when the store lacks it) and for `text`,
+        the `n` most similar stored papers, restricted by `filters` (days, categories, a reading list)."""
+        wanted = list(dict.fromkeys(parse_id(raw).id for raw in ids))  # malformed ids fail before anything else
+        if not wanted and text is None:
+            raise UsageError("give one or more arXiv ids, or a text")
+        if text is not None and not text.strip():
+            raise UsageError("the text to search for is empty")
+        filters = self._canonical(filters)
+        searcher, queries = self._queries(wanted)
+        results = [Similar(paper.id, paper, searcher.similar(vector, paper.text, n=n, exclude=(key,),
+                                                             filters=filters))
+                   for key, paper, vector in queries]
+        if text is not None:
+            vector = embed_texts(self.store, searcher.model, [text], self._model)[0]
+            results.append(Similar(text, None, searcher.similar(vector, text, n=n, filters=filters)))
+        return results
+
+    def similar_by_id(self, paper_id: str, *, n: int = 10, filters: Filters | None = None) -> list[Paper]:
+        """The `n` stored papers most like one paper, best first (`similar` for a single id, papers only)."""
+        (result,) = self.similar([paper_id], n=n, filters=filters)
+        return [hit.paper for hit in result.hits]
+
+    def _queries(self, wanted: list[str]) -> tuple[Searcher, list[tuple[int, Paper, np.ndarray]]]:
+        searcher = self._searcher()
+        found = self.store.get_keyed(wanted)
+        vectors = {paper_id: searcher.vector_of(found[paper_id][0]) for paper_id in wanted if paper_id in found}
+        lacking = [paper_id for paper_id in wanted if vectors.get(paper_id) is None]
+        if lacking:
+            with self._writing():
+                self._ensure_stored(lacking)
+                self._prepare(paper_ids=lacking)
+            searcher = self._searcher()
+            found = self.store.get_keyed(wanted)
+            vectors = {paper_id: searcher.vector_of(found[paper_id][0]) for paper_id in wanted}
+        return searcher, [(found[paper_id][0], found[paper_id][1], vectors[paper_id]) for paper_id in wanted]
+
+    @staticmethod
+    def _canonical(filters: Filters | None) -> Filters | None:
+        if filters is None or filters.ids is None:
+            return filters
+        return replace(filters, ids=tuple(dict.fromkeys(parse_id(raw).id for raw in filters.ids)))
+
+    # --- topics and digests --------------------------------------------------------------------------------
+
+    def topics(self, path: Path | None = None) -> TopicsFile:
+        """The topics file (default `<home>/topics.toml`): read it, and edit it under the writer lock."""
+        return TopicsFile(self, path or self.layout.topics)
+
+    def digest(self, *, day: date | None = None, first: date | None = None, last: date | None = None,
+               topics: Path | None = None, out: Path | None = None, include_all: bool = False,
+               show_seen: bool = False) -> DigestResult:
+        """Rank the day's (or period's; default: the latest listing day's) papers for every topic, write the
+        pages, feeds and digest.json under `out` (default `<home>/digests`) and remember what they showed:
+        one unit, so nothing is remembered unless everything was written. `include_all` ranks every paper
+        and writes and remembers nothing (a look at the whole ranking, not a digest to publish)."""
+        with self._writing():
+            chosen = self.topics(topics).list()
+            start, end = choose_period(self.store.listing_days(), day, first, last)
+            pool = self._pool(period_papers(self.store, start, end), chosen)
+            result = build_digest(self.store, chosen, pool, start, end, show_seen=show_seen,
+                                  include_all=include_all)
+            if include_all:
+                return DigestResult(result)
+            folder = out or self.layout.digests
+            with self.store.transaction():  # rolled back if any file cannot be written
+                for item in result.topics:
+                    fresh = [(ranked.paper.id, ranked.score, ranked.reason) for ranked in item.papers
+                             if not ranked.seen_on]
+                    self.store.record_shown(item.topic.name, result.first, fresh)
+                write_files(render_digest(result, folder, self._feeds(chosen)))
+            return DigestResult(result, folder / result.label / "README.md")
+
+    def run(self, categories: Sequence[str] | None = None, *, topics: Path | None = None,
+            out: Path | None = None) -> RunResult:
+        """The daily job, under one lock: fetch today's listing, embed and index it, write the digest."""
+        with self._writing():
+            fetched = self.fetch(categories)
+            if fetched.day is None or fetched.total == 0:
+                return RunResult(fetched, None)
+            return RunResult(fetched, self.digest(day=fetched.day, topics=topics, out=out))
+
+    def demo(self, file: Path | None = None) -> DemoResult:
+        """The daily job on the embedded listing day (2025-08-18) or `file`, with the keyword digest's seed
+        topics imported when the data directory has no topics yet."""
+        with self._writing():
+            ingested = self.ingest(file or embedded_data(EMBEDDED_DAY))
+            imported: tuple[Topic, ...] = ()
+            if not self.layout.topics.exists():
+                imported = tuple(self.topics().import_from(embedded_data(SEED_TOPICS)))
+            day = None if file else date(2025, 8, 18)
+            return DemoResult(ingested, imported, self.digest(day=day))
+
+    def explain(self, topic: str, paper_id: str, *, day: date | None = None,
+                topics: Path | None = None) -> tuple[date, Explanation]:
+        """Why a paper of the day got its score in a topic, and whether the digest shows it."""
+        chosen = find_topic(self.topics(topics).list(), topic)
+        canonical = parse_id(paper_id).id
+        with self._writing():
+            start, _ = choose_period(self.store.listing_days(), day, None, None)
+            pool = self._pool(period_papers(self.store, start, start), [chosen])
+            return start, explain(chosen, pool, canonical, seen=self.store.seen_before(chosen.name, start))
+
+    def preview(self, topic: str, change: TopicChange, *, day: date | None = None, topics: Path | None = None,
+                save: bool = False) -> Preview:
+        """A topic's digest of the day before and after `change`, side by side; `save` then saves the change."""
+        path = topics or self.layout.topics
+        with self._writing():
+            before = find_topic(self.topics(path).list(), topic)
+            after = change.apply(before)
+            self._ensure_stored([parse_id(raw).id for raw in (*change.liked, *change.unliked)])
+            start, _ = choose_period(self.store.listing_days(), day, None, None)
+            pool = self._pool(period_papers(self.store, start, start), [before, after])
+            seen = self.store.seen_before(topic, start)
+            old, new = rank_topic(before, pool, seen=seen), rank_topic(after, pool, seen=seen)
+            saved = None
+            if save:
+                current = self.topics(path).list()  # under the lock: no edit in between is lost
+                save_topics(path, replace_topic(current, change.apply(find_topic(current, topic))))
+                saved = path
+        return Preview(topic, start, old, new, compare(old, new), saved)
+
+    def ranker(self, paper_ids: Sequence[str]) -> ListRanker:
+        """Ranks these stored, indexed papers (a reading list, a curated list) for any topic; the pool is
+        assembled once, for ranking many topics over one list."""
+        ids = [parse_id(raw).id for raw in paper_ids]
+        found = self.store.get_many(ids)
+        return ListRanker(pool_of(self.store, [found[i] for i in ids if i in found], self._open_indexes(), self.embed))
+
+    # --- the stages, wired ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The writer lock, taken once however deeply a Home's methods call each other."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with writer_lock(self.layout.lock, on_wait=self.events.say):
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    def _client(self) -> Client:
+        from ..sources.arxiv import Client  # httpx and feedparser load only when arXiv is asked
+
+        s = self.settings
+        # retries back off from the politeness delay itself: 3 s, 6 s, 12 s ... against arXiv
+        return Client(s.api_url, s.rss_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries,
+                      on_wait=self.events.say)
+
+    def _store_papers(self, papers: Iterator[Paper] | Sequence[Paper],
+                      progress: Callable[[int], None] | None = None) -> UpsertCounts:
+        """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes."""
+        counts = UpsertCounts()
+        iterator = iter(papers)
+        while batch := list(islice(iterator, BATCH)):
+            counts.add(self.store.upsert(batch))
+            if progress:
+                progress(len(batch))
+        return counts
+
+    def _ensure_stored(self, paper_ids: list[str]) -> None:
+        """Fetch the papers the store lacks from arXiv; one arXiv does not know is an error."""
+        unknown = [paper_id for paper_id in paper_ids if self.store.get(paper_id) is None]
+        if not unknown:
+            return
+        self.events.say(f"fetching {', '.join(unknown)} from arXiv ...")
+        with self._client() as client:
+            lookup = client.lookup(unknown)
+        if lookup.missing:
+            raise UnknownPaper(f"arXiv does not know {', '.join(lookup.missing)}")
+        self._store_papers(lookup.papers)
+
+    def _prepare(self, *, paper_ids: Sequence[str] | None = None, rebuild: bool = False) -> IndexResult:
+        """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""
+        meters = []
+
+        def start(count: int) -> None:
+            self.events.say(f"embedding {count} papers with {self._model.model} ...")
+            self._model.embedder  # noqa: B018 - load (or build) the model first, so the rate counts papers only
+            meters.append(self.events.meter("embedding", count))
+
+        embedded = embed_missing(self.store, self._model, paper_ids=paper_ids, on_start=start,
+                                 progress=lambda count: meters[0].advance(count))
+        for meter in meters:
+            meter.finish()
+        report = self.indexes.refresh(self.store, self._model.model_id, rebuild=rebuild, on_problem=self.events.say)
+        self._opened = None
+        return IndexResult(embedded, report)
+
+    def _open_indexes(self) -> Indexes:
+        if self._opened is None:
+            try:
+                self._opened = self.indexes.open()
+            except (IndexProblem, OSError) as problem:
+                raise IndexProblem(f"no usable index ({problem}): run semdigest index") from None
+        return self._opened
+
+    def _searcher(self) -> Searcher:
+        return Searcher(self.store, self._open_indexes())
+
+    def _pool(self, papers: list[Paper], topics: Sequence[Topic]) -> Pool:
+        """Papers ready to rank: they and the topics' example papers embedded, the indexes current."""
+        references = [paper_id for topic in topics for paper_id in (*topic.examples, *topic.negatives)]
+        self._prepare(paper_ids=[paper.id for paper in papers] + references)
+        return pool_of(self.store, papers, self._open_indexes(), self.embed)
+
+    def _feeds(self, topics: Sequence[Topic]) -> dict[str, list[FeedEntry]]:
+        """Each topic's recent seen-history (what its feed publishes), with the papers."""
+        feeds = {}
+        for topic in topics:
+            history = self.store.shown_history(topic.name, FEED_ENTRIES)
+            papers = self.store.get_many([paper_id for paper_id, *_ in history])
+            feeds[topic.name] = [(papers[pid], day, score, reason) for pid, day, score, reason in history
+                                 if pid in papers]
+        return feeds
+

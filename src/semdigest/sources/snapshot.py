@@ -1,0 +1,138 @@
+"""Public-snapshot JSONL files (the Kaggle/OAI arXiv metadata format), streamed as Papers; bad lines are
+counted with their numbers, never fatal."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from email.utils import parsedate_to_datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import IO
+
+from ..errors import InputFileError, SemdigestError
+from ..paper import Paper, collapse
+from .ids import parse_id
+
+EMBEDDED_DAY = "day-2025-08-18.jsonl"  # 367 real papers of one listing day, shipped for the demo
+SEED_TOPICS = "seed-topics.json"  # the keyword digest's topics, which the demo imports
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    reason: str
+
+
+@dataclass
+class SnapshotReading:
+    """What reading a snapshot found besides its papers: the lines read and the bad ones."""
+
+    bad: list[BadLine] = field(default_factory=list)
+    lines: int = 0
+
+
+def read_snapshot(path: Path, reading: SnapshotReading) -> Iterator[Paper]:
+    """The papers of a `.jsonl` / `.jsonl.gz` snapshot, streamed; bad lines are noted in `reading`."""
+    with _open(path) as handle:
+        try:
+            for number, raw in enumerate(handle, start=1):
+                reading.lines = number
+                if raw.strip():
+                    paper = _parse_line(raw, number, reading)
+                    if paper is not None:
+                        yield paper
+        except (EOFError, gzip.BadGzipFile, OSError) as error:
+            raise InputFileError(f"{path}: unreadable after line {reading.lines} ({error})") from None
+
+
+def snapshot_paper(record: dict) -> Paper:
+    """A Paper from one record of the public arXiv metadata snapshot (Kaggle/OAI field names)."""
+    missing = [name for name in ("id", "title", "abstract") if not isinstance(record.get(name), str)]
+    if missing:
+        raise ValueError(f"missing or non-text field {missing[0]!r}")
+    arxiv_id = parse_id(record["id"])
+    versions = record.get("versions") or []
+    version = _version_number(versions[-1]) if versions else arxiv_id.version
+    listed = _day(record.get("update_date"))
+    return Paper(
+        id=arxiv_id.id,
+        title=record["title"],
+        abstract=record["abstract"],
+        authors=split_authors(record.get("authors") or ""),
+        categories=tuple((record.get("categories") or "").split()),
+        version=version,
+        published=_version_date(versions[0]) if versions else None,
+        updated=_version_date(versions[-1]) if versions else listed and listed.isoformat(),
+        listed=listed,
+        comment=_optional(record.get("comments")),
+        journal_ref=_optional(record.get("journal-ref")),
+        doi=(_optional(record.get("doi")) or "").split(" ")[0] or None,
+    )
+
+
+def embedded_data(name: str = EMBEDDED_DAY) -> Path:
+    """A file of the default data shipped inside the package."""
+    return Path(str(files("semdigest") / "data" / name))
+
+
+def split_authors(text: str) -> tuple[str, ...]:
+    """`"A, B and C"` -> (A, B, C); a list cut short with `et al.` keeps it as its last element."""
+    text = collapse(text)
+    et_al = text.endswith("et al.")
+    text = text.removesuffix("et al.").strip().rstrip(",").strip()
+    names = [name for name in re.split(r",\s*|\s+and\s+", text) if name]
+    return tuple(names + ["et al."] if et_al else names)
+
+
+def _day(value: object) -> date | None:
+    """The listing day: YYYY-MM-DD or absent; anything else is a bad line (it would name output folders)."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, str) and _DAY.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValueError(f"update_date is not a YYYY-MM-DD day: {str(value)[:40]!r}")
+
+
+def _parse_line(raw: bytes, number: int, report: SnapshotReading) -> Paper | None:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        return snapshot_paper(record)
+    except (ValueError, SemdigestError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        report.bad.append(BadLine(number, str(error).splitlines()[0][:200]))
+        return None
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+    except OSError as error:
+        raise InputFileError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _version_number(entry: dict) -> int | None:
+    match = re.fullmatch(r"v(\d+)", str(entry.get("version", "")))
+    return int(match[1]) if match else None
+
+
+def _version_date(entry: dict) -> str | None:
+    try:
+        return parsedate_to_datetime(entry["created"]).isoformat()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _optional(value: object) -> str | None:
+    return collapse(value) if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,138 @@
+import gzip
+import itertools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from semdigest import Home
+from semdigest.errors import InputFileError
+from semdigest.sources.snapshot import snapshot_paper, split_authors
+
+CORPUS = Path(__file__).parents[3] / "shared" / "corpus" / "papers.jsonl.gz"
+FIRST = 5000
+
+
+@pytest.fixture(scope="module")
+def first_lines(tmp_path_factory) -> Path:
+    """The first 5,000 lines of the real corpus (read from ../shared, as CI has it), as a .jsonl.gz."""
+    assert CORPUS.exists(), f"{CORPUS} is missing: these tests expect ../shared beside the repository, as CI has it"
+    path = tmp_path_factory.mktemp("corpus") / "first.jsonl.gz"
+    with gzip.open(CORPUS, "rb") as source, gzip.open(path, "wb") as target:
+        target.writelines(itertools.islice(source, FIRST))
+    return path
+
+
+def test_ingesting_twice_gives_one_row_per_paper(tmp_path, first_lines):
+    with Home.open(tmp_path / "home") as home:
+        first = home.ingest(first_lines)
+        second = home.ingest(first_lines)
+        assert (first.counts.new, first.bad) == (FIRST, ())
+        assert (second.counts.new, second.counts.updated, second.counts.unchanged) == (0, 0, FIRST)
+        assert home.stats().papers == FIRST
+
+
+def test_bad_lines_are_reported_with_numbers_and_good_ones_kept(tmp_path):
+    good = {"id": "2508.12079", "title": "0", "abstract": "x", "authors": "A, B and C", "categories": "cs.LG",
+            "update_date": "2025-08-18"}
+    lines = [json.dumps(good), "{not json", json.dumps({**good, "id": "junk"}), "[1, 2]",
+             json.dumps({**good, "id": "2508.12080", "title": None}), "", json.dumps({**good, "id": "2508.12081"})]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes("\n".join(lines).encode() + b"\n\xff\xfe\n")
+    with Home.open(tmp_path / "home") as home:
+        report = home.ingest(path)
+        assert report.counts.new == 2
+        assert [bad.line for bad in report.bad] == [2, 3, 4, 5, 8]
+        assert "not an arXiv id" in report.bad[1].reason and "title" in report.bad[3].reason
+        assert home.paper("2508.12079").title == "0"
+
+
+def test_snapshot_fields():
+    paper = snapshot_paper({
+        "id": "math/0611800", "title": "T", "abstract": "A", "authors": "X. Y, Z. W and Q. R", "categories": "math.CA cs.LG",
+        "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+                     {"version": "v2", "created": "Tue, 3 Apr 2007 10:00:00 GMT"}],
+        "doi": "10.1/a 10.1/b", "journal-ref": "J. Phys. 1", "comments": "5 pages", "update_date": "2007-04-04"})
+    assert (paper.id, paper.version, paper.doi, paper.journal_ref) == ("math/0611800", 2, "10.1/a", "J. Phys. 1")
+    assert paper.published.startswith("2007-04-02T19:18:42") and paper.updated.startswith("2007-04-03")
+    assert paper.authors == ("X. Y", "Z. W", "Q. R") and paper.categories == ("math.CA", "cs.LG")
+    assert paper.listed == date(2007, 4, 4)
+
+
+@pytest.mark.parametrize("day", ["/tmp/x", "z/../../x", "not-a-date", "20250818", "2025-02-30", "２０２５-０８-１８", 20250818])
+def test_a_listing_day_that_is_not_a_day_makes_the_line_bad(day):
+    with pytest.raises(ValueError, match="update_date"):
+        snapshot_paper({"id": "2508.12079", "title": "T", "abstract": "A", "update_date": day})
+
+
+def test_split_authors_keeps_et_al():
+    assert split_authors("Ana B, Chen D, Haiwei Shi et al.") == ("Ana B", "Chen D", "Haiwei Shi", "et al.")
+    assert split_authors("") == ()
+
+
+def test_missing_and_truncated_files_are_clear_errors(tmp_path, first_lines):
+    with Home.open(tmp_path / "home") as home:
+        with pytest.raises(InputFileError, match="cannot read"):
+            home.ingest(tmp_path / "absent.jsonl")
+        cut = tmp_path / "cut.jsonl.gz"
+        cut.write_bytes(first_lines.read_bytes()[: first_lines.stat().st_size // 2])
+        with pytest.raises(InputFileError, match="unreadable after line"):
+            home.ingest(cut)
+        assert home.stats().papers >= 1000  # the batches read before the damage are kept
+
+
+def _rows(db_path: Path) -> list[tuple]:
+    db = sqlite3.connect(db_path)
+    try:
+        return db.execute("SELECT id, version, title, abstract, authors, categories, listed, hash FROM papers"
+                          " ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def _open_for_writing(fifo: Path, reader: subprocess.Popen):
+    """The FIFO's write end, once the reader has opened it; fails instead of hanging if the reader died."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(descriptor, True)
+            return os.fdopen(descriptor, "wb")
+        except OSError:  # ENXIO: no reader yet
+            assert reader.poll() is None, f"the ingest process exited with {reader.returncode}"
+            assert time.monotonic() < deadline, "the ingest process never opened its input"
+            time.sleep(0.05)
+
+
+def test_a_killed_ingest_resumes_to_the_same_rows(tmp_path, first_lines):
+    lines = gzip.open(first_lines, "rb").readlines()
+    fifo = tmp_path / "feed.jsonl"
+    os.mkfifo(fifo)
+    home = tmp_path / "killed"
+    run = subprocess.Popen([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(fifo)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with _open_for_writing(fifo, run) as feed:
+        feed.writelines(lines[:2500])  # two batches commit, the third waits for more input...
+        feed.flush()
+        deadline = time.monotonic() + 60
+        while len(_rows(home / "semdigest.db") if (home / "semdigest.db").exists() else []) < 2000:
+            assert time.monotonic() < deadline, "ingest made no progress"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGKILL)  # ...and the run dies mid-batch
+        run.wait()
+    assert len(_rows(home / "semdigest.db")) == 2000
+    resumed = subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(first_lines)],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    clean = tmp_path / "clean"
+    subprocess.run([sys.executable, "-m", "semdigest", "--home", str(clean), "ingest", str(first_lines)], check=True,
+                   capture_output=True)
+    assert _rows(home / "semdigest.db") == _rows(clean / "semdigest.db")
+    assert len(_rows(clean / "semdigest.db")) == FIRST

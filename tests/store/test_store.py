@@ -1,0 +1,130 @@
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from semdigest.errors import StoreError
+from semdigest.lock import writer_lock
+from semdigest.paper import Paper
+from semdigest.store import MIGRATIONS, Store, merge
+
+PAPER = Paper(id="2508.11737", title="A  title\n spanning lines", abstract="  An abstract.", authors=("A. Author",),
+              categories=("cs.CL", "cs.AI"), version=1, published="2025-08-15T10:00:00Z",
+              updated="2025-08-15T10:00:00Z", listed=date(2025, 8, 18), announce_type="new")
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "semdigest.db") as opened:
+        yield opened
+
+
+def test_roundtrip_collapses_whitespace_and_keeps_fields(store):
+    store.upsert([PAPER])
+    stored = store.get("2508.11737")
+    assert stored == PAPER
+    assert stored.title == "A title spanning lines" and stored.abstract == "An abstract."
+    assert stored.categories == ("cs.CL", "cs.AI")
+
+
+def test_reingesting_never_duplicates(store):
+    assert store.upsert([PAPER]).new == 1
+    again = store.upsert([PAPER])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+    assert store.count() == 1
+
+
+def test_newer_version_wins_and_older_is_ignored(store):
+    v2 = replace(PAPER, version=2, abstract="Revised abstract.", updated="2025-09-01T00:00:00Z",
+                 listed=date(2025, 9, 2), announce_type="replace")
+    store.upsert([PAPER, v2])
+    assert store.get(PAPER.id).abstract == "Revised abstract."
+    assert store.upsert([PAPER]).updated == 0  # v1 arriving late does not overwrite v2
+    stored = store.get(PAPER.id)
+    assert (stored.version, stored.abstract, stored.listed) == (2, "Revised abstract.", date(2025, 9, 2))
+    assert store.listing_days() == [date(2025, 8, 18), date(2025, 9, 2)]
+    assert [p.id for p in store.listed_between(date(2025, 8, 18), date(2025, 8, 18))] == [PAPER.id]
+
+
+def test_merge_keeps_fields_the_newer_copy_lacks():
+    bare = replace(PAPER, version=2, doi=None, comment=None, journal_ref=None)
+    rich = replace(PAPER, doi="10.1/x", comment="10 pages")
+    merged = merge(rich, bare)
+    assert merged.version == 2 and merged.doi == "10.1/x" and merged.comment == "10 pages"
+
+
+def test_content_hash_follows_title_and_abstract():
+    assert replace(PAPER, authors=("B",)).hash == PAPER.hash
+    assert replace(PAPER, abstract="Other").hash != PAPER.hash
+
+
+def test_stats(store):
+    store.upsert([PAPER, replace(PAPER, id="2508.00001", categories=("cs.CV",), listed=date(2025, 8, 19))])
+    stats = store.stats()
+    assert (stats.papers, stats.days, stats.first_day, stats.last_day) == (2, 2, date(2025, 8, 18), date(2025, 8, 19))
+    assert stats.categories == [("cs.CL", 1), ("cs.CV", 1)]
+
+
+def test_schema_is_versioned(tmp_path):
+    Store(tmp_path / "a.db").close()
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(tmp_path / "a.db")
+
+
+def test_garbage_database_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a readable semdigest database"):
+        Store(tmp_path / "bad.db")
+
+
+def test_a_failed_batch_leaves_nothing_half_written(store):
+    broken = [PAPER, "not a paper"]
+    with pytest.raises(AttributeError):
+        store.upsert(broken)  # type: ignore[list-item]
+    assert store.count() == 0
+
+
+def test_second_writer_waits_for_the_first(tmp_path):
+    messages = []
+    lock = tmp_path / "lock"
+    with writer_lock(lock):
+        waiter = subprocess.Popen(
+            [sys.executable, "-c", "import sys, pathlib; from semdigest.lock import writer_lock\n"
+             "with writer_lock(pathlib.Path(sys.argv[1]), on_wait=print): print('got it')", str(lock)],
+            stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        assert waiter.poll() is None  # still waiting while we hold the lock
+    out, _ = waiter.communicate(timeout=30)
+    assert "waiting for another semdigest process" in out and out.strip().endswith("got it")
+    with pytest.raises(StoreError, match="in use by another semdigest process"):
+        with writer_lock(lock):
+            with writer_lock(lock, wait=0.3, on_wait=messages.append):
+                pass
+    assert messages and "pid" in messages[0]
+
+
+def test_transactions_nest(store):
+    """An outer transaction groups inner ones: all of it commits, or none of it."""
+    with store.transaction():
+        store.upsert([PAPER])
+        store.upsert([replace(PAPER, id="2508.00001")])
+    assert store.count() == 2
+    with pytest.raises(KeyError):
+        with store.transaction():
+            store.upsert([replace(PAPER, id="2508.00002")])
+            raise KeyError("a failure after the inner transaction committed its savepoint")
+    assert store.count() == 2
+    with store.transaction():
+        with pytest.raises(AttributeError):
+            store.upsert([replace(PAPER, id="2508.00003"), "not a paper"])  # type: ignore[list-item]
+        store.upsert([replace(PAPER, id="2508.00004")])
+    assert store.get("2508.00003") is None and store.get("2508.00004") is not None
