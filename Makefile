@@ -8,7 +8,11 @@ BIN := $(VENV)/bin
 demo: $(VENV)/.installed
 	$(BIN)/semdigest demo
 
+# lint, format and types first: they take seconds, the suite takes minutes
 test: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed

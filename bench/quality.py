@@ -92,13 +92,13 @@ Ranker = Callable[[Query], list[str]]  # candidate ids, best first
 
 # ---------------------------------------------------------------- data and protocol
 
+
 def ensure_home(home: Path) -> None:
     """Build the benchmark home through the CLI if it has no complete index (the BM25 SYNC marker is
     written last)."""
     if (load_settings(home).index_dir / LEXICAL / SYNC).exists():
         return
-    print(f"{home}: no index yet; ingesting, embedding and indexing {CORPUS.name} (~20 min, once) ...",
-          file=sys.stderr)
+    print(f"{home}: no index yet; ingesting, embedding and indexing {CORPUS.name} (~20 min, once) ...", file=sys.stderr)
     for command in (["ingest", str(CORPUS)], ["index"]):
         subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), *command], check=True)
 
@@ -129,8 +129,12 @@ def similar_queries(labels: Labels) -> list[Query]:
 
 
 def topic_queries(labels: Labels) -> list[Query]:
-    return [Query(name, section, members(sections), frozenset(ids))
-            for name, sections in labels.items() for section, ids in sections.items() if len(ids) >= 2]
+    return [
+        Query(name, section, members(sections), frozenset(ids))
+        for name, sections in labels.items()
+        for section, ids in sections.items()
+        if len(ids) >= 2
+    ]
 
 
 def fewshot_queries(labels: Labels, draws: int) -> list[Query]:
@@ -142,8 +146,15 @@ def fewshot_queries(labels: Labels, draws: int) -> list[Query]:
                 continue
             for _ in range(draws):
                 examples = tuple(sorted(rng.sample(ids, 3)))
-                queries.append(Query(name, section, [p for p in members(sections) if p not in examples],
-                                     frozenset(ids) - set(examples), examples))
+                queries.append(
+                    Query(
+                        name,
+                        section,
+                        [p for p in members(sections) if p not in examples],
+                        frozenset(ids) - set(examples),
+                        examples,
+                    )
+                )
     return queries
 
 
@@ -158,13 +169,21 @@ def fewshot_partitions(labels: Labels, shuffles: int) -> list[Query]:
                     continue
                 rng.shuffle(ids)
                 for start in range(0, len(ids) - 2, 3):
-                    examples = tuple(sorted(ids[start:start + 3]))
-                    queries.append(Query(name, section, [p for p in members(sections) if p not in examples],
-                                         frozenset(ids) - set(examples), examples))
+                    examples = tuple(sorted(ids[start : start + 3]))
+                    queries.append(
+                        Query(
+                            name,
+                            section,
+                            [p for p in members(sections) if p not in examples],
+                            frozenset(ids) - set(examples),
+                            examples,
+                        )
+                    )
     return queries
 
 
 # ---------------------------------------------------------------- the library, opened once
+
 
 @dataclass
 class Bench:
@@ -188,8 +207,9 @@ class Bench:
         """The list's pool, minus the few-shot examples (a slice of the pool pool_of built once)."""
         base = self.pools[name]
         keep = np.array([paper.id not in without for paper in base.papers])
-        return replace(base, papers=[p for p, k in zip(base.papers, keep) if k], keys=base.keys[keep],
-                       vectors=base.vectors[keep])
+        return replace(
+            base, papers=[p for p, k in zip(base.papers, keep) if k], keys=base.keys[keep], vectors=base.vectors[keep]
+        )
 
 
 def open_bench(home: Path, labels: Labels) -> tuple[Bench, Labels]:
@@ -246,12 +266,16 @@ class Tfidf:
     def rankers(self) -> dict[str, dict[str, Ranker]]:
         def ranker(query_vector: Callable[[Query], np.ndarray]) -> Ranker:
             return lambda q: by_score(q, self.scores(q.candidates, query_vector(q)))
-        return {"similar": {"tf-idf cosine": ranker(lambda q: self.of([q.name]).toarray())},
-                "topic": {"tf-idf cosine, section name": ranker(lambda q: self.vectorizer.transform([q.name]).toarray())},
-                "few-shot": {"tf-idf centroid": ranker(lambda q: self.of(q.examples).mean(0))}}
+
+        return {
+            "similar": {"tf-idf cosine": ranker(lambda q: self.of([q.name]).toarray())},
+            "topic": {"tf-idf cosine, section name": ranker(lambda q: self.vectorizer.transform([q.name]).toarray())},
+            "few-shot": {"tf-idf centroid": ranker(lambda q: self.of(q.examples).mean(0))},
+        }
 
 
 # ---------------------------------------------------------------- rankers
+
 
 def by_score(query: Query, scores: np.ndarray) -> list[str]:
     order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
@@ -261,17 +285,21 @@ def by_score(query: Query, scores: np.ndarray) -> list[str]:
 def semdigest_similar(b: Bench) -> Ranker:
     def ranked(q: Query) -> list[str]:
         paper = b.papers[q.name]
-        hits = b.searcher.similar(b.searcher.vector_of(paper), paper.text, n=10, exclude=(paper.id,),
-                                  filters=Filters(ids=b.members[q.list]))
+        hits = b.searcher.similar(
+            b.searcher.vector_of(paper), paper.text, n=10, exclude=(paper.id,), filters=Filters(ids=b.members[q.list])
+        )
         return [hit.paper.id for hit in hits]
+
     return ranked
 
 
 def semdigest_topic(b: Bench) -> Ranker:
     """rank_topic over the list's pool; with examples (few-shot) the pool leaves them out."""
+
     def ranked(q: Query) -> list[str]:
         items = rank_topic(Topic(name=q.name, examples=q.examples), b.pool(q.list, q.examples), include_all=True)
         return [item.paper.id for item in items]
+
     return ranked
 
 
@@ -285,6 +313,7 @@ def logistic(b: Bench, c: float) -> Ranker:
         y = np.r_[np.ones(len(q.examples)), np.zeros(len(pool))]
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(x, y)
         return by_score(q, model.decision_function(pool))
+
     return ranked
 
 
@@ -294,24 +323,34 @@ def rankers(b: Bench, tfidf: Tfidf | None, names: list[str]) -> dict[str, dict[s
     baselines: dict[str, dict[str, Ranker]] = {
         "similar": {
             "MiniLM cosine": lambda q: by_score(q, b.V(q.candidates) @ b.vectors[q.name]),
-            "BM25 of the paper's text": lambda q: by_score(q, b.bm25(b.papers[q.name].text, q.candidates))},
+            "BM25 of the paper's text": lambda q: by_score(q, b.bm25(b.papers[q.name].text, q.candidates)),
+        },
         "topic": {
             "MiniLM cosine, section name": lambda q: by_score(q, b.V(q.candidates) @ raw[q.name]),
-            "BM25 of topic_query(name)": lambda q: by_score(q, b.bm25(topic_query(q.name), q.candidates))},
+            "BM25 of topic_query(name)": lambda q: by_score(q, b.bm25(topic_query(q.name), q.candidates)),
+        },
         "few-shot": {
             "MiniLM centroid": lambda q: by_score(q, b.V(q.candidates) @ b.V(q.examples).mean(0)),
             "BM25 of the examples' text": lambda q: by_score(
-                q, b.bm25(" ".join(b.papers[p].text for p in q.examples), q.candidates)),
-            **{f"logistic regression (examples vs pool), C={c:g}": logistic(b, c) for c in LR_C}}}
+                q, b.bm25(" ".join(b.papers[p].text for p in q.examples), q.candidates)
+            ),
+            **{f"logistic regression (examples vs pool), C={c:g}": logistic(b, c) for c in LR_C},
+        },
+    }
     baselines["few-shot, partitions"] = baselines["few-shot"]
-    ours = {"similar": semdigest_similar(b), "topic": semdigest_topic(b), "few-shot": semdigest_topic(b),
-            "few-shot, partitions": semdigest_topic(b)}
+    ours = {
+        "similar": semdigest_similar(b),
+        "topic": semdigest_topic(b),
+        "few-shot": semdigest_topic(b),
+        "few-shot, partitions": semdigest_topic(b),
+    }
     first = tfidf.rankers() if tfidf else {}
     first = first | ({"few-shot, partitions": first["few-shot"]} if first else {})
     return {task: {**first.get(task, {}), **rows, OURS: ours[task]} for task, rows in baselines.items()}
 
 
 # ---------------------------------------------------------------- metrics and report
+
 
 def average_precision(ranked: Sequence[str], relevant: frozenset[str], k: int | None = None) -> float:
     """AP of a ranking; with k, AP@k divided by min(k, #relevant) (relevant papers missing from a
@@ -324,8 +363,10 @@ def average_precision(ranked: Sequence[str], relevant: frozenset[str], k: int | 
 
 
 METRICS: dict[str, dict[str, Callable[[list[str], Query], float]]] = {
-    "similar": {"similar MAP@10": lambda r, q: average_precision(r, q.relevant, 10),
-                "similar P@10": lambda r, q: sum(p in q.relevant for p in r[:10]) / min(10, len(q.candidates))},
+    "similar": {
+        "similar MAP@10": lambda r, q: average_precision(r, q.relevant, 10),
+        "similar P@10": lambda r, q: sum(p in q.relevant for p in r[:10]) / min(10, len(q.candidates)),
+    },
     "topic": {"topic AP": lambda r, q: average_precision(r, q.relevant)},
     "few-shot": {"few-shot AP": lambda r, q: average_precision(r, q.relevant)},
     "few-shot, partitions": {PARTITIONS: lambda r, q: average_precision(r, q.relevant)},
@@ -370,10 +411,18 @@ def short(name: str) -> str:
 
 def table(metric: str, rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
     lists = sorted(next(iter(rows.values())))
-    lines = [f"### {metric}", "", "| method | pooled | macro | " + " | ".join(map(short, lists)) + " |",
-             "|---|---|---|" + "---|" * len(lists)]
-    lines += [f"| {name} | {pooled(per):.3f} | {macro(per):.3f} | "
-              + " | ".join(f"{per[lst].mean():.3f}" for lst in lists) + " |" for name, per in rows.items()]
+    lines = [
+        f"### {metric}",
+        "",
+        "| method | pooled | macro | " + " | ".join(map(short, lists)) + " |",
+        "|---|---|---|" + "---|" * len(lists),
+    ]
+    lines += [
+        f"| {name} | {pooled(per):.3f} | {macro(per):.3f} | "
+        + " | ".join(f"{per[lst].mean():.3f}" for lst in lists)
+        + " |"
+        for name, per in rows.items()
+    ]
     if metric in PUBLISHED:
         lines += ["", f"Published in /work/shared/README.md (dev split): {PUBLISHED[metric]}."]
     return lines + [""]
@@ -382,10 +431,14 @@ def table(metric: str, rows: dict[str, dict[str, np.ndarray]]) -> list[str]:
 def knobs(rows: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, dict[str, dict[str, np.ndarray]]]]:
     """Groups of rows that differ in one knob: the candidates of a LOLO choice."""
     lr = {name.rsplit(", ", 1)[1]: per for name, per in rows.items() if name.startswith("logistic")}
-    pairs = [(label, {library: rows[OURS], ablated: rows[name]}) for name, label, library, ablated in (
-        (SIMILAR_ABLATION, "the similar fusion weight", "0.3 (library)", "0.4"),
-        (FEWSHOT_ABLATION, "the few-shot lexical evidence", "+ topic words (library)", "examples only"))
-        if name in rows]
+    pairs = [
+        (label, {library: rows[OURS], ablated: rows[name]})
+        for name, label, library, ablated in (
+            (SIMILAR_ABLATION, "the similar fusion weight", "0.3 (library)", "0.4"),
+            (FEWSHOT_ABLATION, "the few-shot lexical evidence", "+ topic words (library)", "examples only"),
+        )
+        if name in rows
+    ]
     return ([("the logistic regression's C", lr)] if lr else []) + pairs
 
 
@@ -402,10 +455,17 @@ def report(results: Results, counts: dict[str, int]) -> str:
         few = results["few-shot AP"]
         lr = {name.rsplit(", ", 1)[1]: per for name, per in few.items() if name.startswith("logistic")}
         best_lr = max(lr, key=lambda c: pooled(lr[c]))
-        scorers = (("semdigest (rank.py)", few[OURS]), (f"logistic regression ({best_lr})", lr[best_lr]),
-                   ("MiniLM centroid", few["MiniLM centroid"]))
-        lines += ["", "Few-shot scorers, pooled / macro: " + "; ".join(
-            f"{label} {pooled(per):.3f} / {macro(per):.3f}" for label, per in scorers) + "."]
+        scorers = (
+            ("semdigest (rank.py)", few[OURS]),
+            (f"logistic regression ({best_lr})", lr[best_lr]),
+            ("MiniLM centroid", few["MiniLM centroid"]),
+        )
+        lines += [
+            "",
+            "Few-shot scorers, pooled / macro: "
+            + "; ".join(f"{label} {pooled(per):.3f} / {macro(per):.3f}" for label, per in scorers)
+            + ".",
+        ]
     return "\n".join(lines + ["Queries: " + ", ".join(f"{task} {n}" for task, n in counts.items()) + "."])
 
 
@@ -413,10 +473,15 @@ def verdict(metric: str, target: float, rows: dict[str, dict[str, np.ndarray]]) 
     ours = rows[OURS]
     best = max((n for n in rows if n != OURS and not n.startswith(ABLATED)), key=lambda n: pooled(rows[n]))
     met = {agg: "met" if value(ours) >= target else "NOT met" for agg, value in (("pooled", pooled), ("macro", macro))}
-    ablations = "".join(f"; {n.removeprefix(ABLATED)}: {pooled(per):.3f} / {macro(per):.3f}"
-                        for n, per in rows.items() if n.startswith(ABLATED))
-    return (f"- {metric}: semdigest {pooled(ours):.3f} pooled / {macro(ours):.3f} macro; target >= {target:.2f}"
-            f" {met['pooled']} pooled, {met['macro']} macro (best baseline: {best} {pooled(rows[best]):.3f}{ablations})")
+    ablations = "".join(
+        f"; {n.removeprefix(ABLATED)}: {pooled(per):.3f} / {macro(per):.3f}"
+        for n, per in rows.items()
+        if n.startswith(ABLATED)
+    )
+    return (
+        f"- {metric}: semdigest {pooled(ours):.3f} pooled / {macro(ours):.3f} macro; target >= {target:.2f}"
+        f" {met['pooled']} pooled, {met['macro']} macro (best baseline: {best} {pooled(rows[best]):.3f}{ablations})"
+    )
 
 
 def run_ablations(b: Bench, queries: dict[str, list[Query]], results: Results) -> None:
@@ -435,19 +500,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", type=Path, default=DEV_LABELS, help="labels file (default: the dev split)")
     parser.add_argument("--home", type=Path, default=HOME, help="benchmark home with the whole corpus indexed")
-    parser.add_argument("--tfidf", action=argparse.BooleanOptionalAction, default=True,
-                        help="the tf-idf baseline (first fit ~1 min, then cached in the home)")
-    parser.add_argument("--quick", action="store_true",
-                        help="3 few-shot draws per section instead of 10, 1 partition shuffle instead of 5")
+    parser.add_argument(
+        "--tfidf",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the tf-idf baseline (first fit ~1 min, then cached in the home)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 few-shot draws per section instead of 10, 1 partition shuffle instead of 5",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     warnings.filterwarnings("ignore", module="sklearn")  # LR convergence chatter on 3 positives
     ensure_home(args.home)
     bench, labels = open_bench(args.home, load_labels(args.labels))
     tfidf = Tfidf(bench, args.home / "bench-tfidf.pkl") if args.tfidf else None
-    queries = {"similar": similar_queries(labels), "topic": topic_queries(labels),
-               "few-shot": fewshot_queries(labels, 3 if args.quick else 10),
-               "few-shot, partitions": fewshot_partitions(labels, 1 if args.quick else 5)}
+    queries = {
+        "similar": similar_queries(labels),
+        "topic": topic_queries(labels),
+        "few-shot": fewshot_queries(labels, 3 if args.quick else 10),
+        "few-shot, partitions": fewshot_partitions(labels, 1 if args.quick else 5),
+    }
     results: Results = collections.defaultdict(dict)
     names = sorted({q.name for q in queries["topic"]})
     for task, methods in rankers(bench, tfidf, names).items():

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from speedkit import (
     CACHE,
     CORPUS,
@@ -76,9 +77,13 @@ if TYPE_CHECKING:
     from semdigest.search import Searcher
     from semdigest.store import Store
 
-TEXT_QUERIES = ("graph neural networks for molecular property prediction", "dark matter halo",
-                "test-time scaling of reasoning in large language models", "safe reinforcement learning for robots",
-                "diffusion models for 3D scene generation")
+TEXT_QUERIES = (
+    "graph neural networks for molecular property prediction",
+    "dark matter halo",
+    "test-time scaling of reasoning in large language models",
+    "safe reinforcement learning for robots",
+    "diffusion models for 3D scene generation",
+)
 HEAVY = ("torch", "onnxruntime", "transformers", "sentence_transformers")  # `similar ID` must import none
 # Per-dimension sd of the noise that turns a real vector into a "new paper": a unit 384-d copy keeps a cosine of
 # ~1 / sqrt(1 + 384 * 0.02^2) = 0.93 to its source (the ann section prints the measured one).
@@ -98,6 +103,7 @@ def sample_texts(n: int, seed: int = 0) -> list[str]:
 
 def top_k_agreement(reference: np.ndarray, other: np.ndarray, k: int = 10) -> float:
     """Mean share of each paper's k nearest neighbours (itself excluded) that both vector sets agree on."""
+
     def neighbours(vectors: np.ndarray) -> np.ndarray:
         similarity = vectors @ vectors.T
         np.fill_diagonal(similarity, -np.inf)
@@ -149,17 +155,26 @@ def bench_embedding(args: argparse.Namespace) -> str:
     for process in processes:
         process.join()
     reference = vectors[next(iter(variants))]
-    rows = [("| variant | model_id | papers/s (median) | runs | load s | cosine mean | cosine min | top-10 agreement"
-            " | peak RSS |"), "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            "| variant | model_id | papers/s (median) | runs | load s | cosine mean | cosine min | top-10 agreement"
+            " | peak RSS |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, (_, model_id, load) in workers.items():
         cosine = (reference * vectors[name]).sum(axis=1)
         runs = " ".join(f"{r:.1f}" for r in rates[name])
-        rows.append(f"| {name} | {model_id} | {statistics.median(rates[name]):.1f} | {runs} | {load:.1f} "
-                    f"| {cosine.mean():.4f} | {cosine.min():.4f} | {top_k_agreement(reference, vectors[name]):.3f} "
-                    f"| {peak[name] / 2**30:.2f} GB |")
-    return (f"### embedding: {len(texts)} papers from {CORPUS.name}, batch {args.batch_size}, "
-            f"{args.rounds} interleaved rounds, {os.cpu_count()} CPUs, load average before "
-            f"{args.load_before}\n\n" + "\n".join(rows))
+        rows.append(
+            f"| {name} | {model_id} | {statistics.median(rates[name]):.1f} | {runs} | {load:.1f} "
+            f"| {cosine.mean():.4f} | {cosine.min():.4f} | {top_k_agreement(reference, vectors[name]):.3f} "
+            f"| {peak[name] / 2**30:.2f} GB |"
+        )
+    return (
+        f"### embedding: {len(texts)} papers from {CORPUS.name}, batch {args.batch_size}, "
+        f"{args.rounds} interleaved rounds, {os.cpu_count()} CPUs, load average before "
+        f"{args.load_before}\n\n" + "\n".join(rows)
+    )
 
 
 # --- similar ----------------------------------------------------------------------------------------------------
@@ -198,22 +213,35 @@ def bench_similar(args: argparse.Namespace) -> str:
         by_key = store.papers_by_key(keys)
         papers = [by_key[key] for key in keys]
         library = _similar_library(store, searcher, papers) | _index_opens(settings.index_dir, args.rounds)
-        stages = _similar_cli(home, [paper.id for paper in papers[:args.cli_runs]])
+        stages = _similar_cli(home, [paper.id for paper in papers[: args.cli_runs]])
         imports, heavy = _import_profile(home, papers[0].id)
         text = _similar_text(home, store, searcher, [paper.title for paper in papers[:20]], max(args.cli_runs // 2, 1))
     stats = [[name, median(t, "ms"), p90(t), median(max(t), "ms")] for name, t in library.items()]
-    return "\n\n".join([
-        (f"### similar: {len(searcher.vectors)} papers ({searcher.vectors.kind} index) in {home}; load average "
-        f"before {args.load_before}"),
-        (f"(a) The library: Searcher opened once, then similar() for {len(papers)} random indexed papers. The indented "
-        "rows are its steps timed again on their own, to show their share."),
-        table(["what", "median", "p90", "max"], stats),
-        (f"(b) `semdigest --home H similar ID` as a fresh process, {len(stages['CLI: semdigest similar ID'])} papers; "
-        "the stages come from a fresh interpreter doing what the command does, interleaved with it."),
-        timing_table(stages, "ms", {"CLI: semdigest similar ID": "<= 300 ms"}),
-        (f"Imports of the command (`python -X importtime`, self times summed per top-level package): {imports}. "
-        f"torch, onnxruntime, transformers, sentence_transformers imported: {', '.join(heavy) or 'none'}."),
-        "(c) `similar --text`:", timing_table(text, "ms")])
+    return "\n\n".join(
+        [
+            (
+                f"### similar: {len(searcher.vectors)} papers ({searcher.vectors.kind} index) in {home}; load average "
+                f"before {args.load_before}"
+            ),
+            (
+                f"(a) The library: Searcher opened once, then similar() for {len(papers)} random indexed papers. "
+                "The indented rows are its steps timed again on their own, to show their share."
+            ),
+            table(["what", "median", "p90", "max"], stats),
+            (
+                f"(b) `semdigest --home H similar ID` as a fresh process, "
+                f"{len(stages['CLI: semdigest similar ID'])} papers; the stages come from a fresh interpreter doing "
+                "what the command does, interleaved with it."
+            ),
+            timing_table(stages, "ms", {"CLI: semdigest similar ID": "<= 300 ms"}),
+            (
+                f"Imports of the command (`python -X importtime`, self times summed per top-level package): {imports}. "
+                f"torch, onnxruntime, transformers, sentence_transformers imported: {', '.join(heavy) or 'none'}."
+            ),
+            "(c) `similar --text`:",
+            timing_table(text, "ms"),
+        ]
+    )
 
 
 def _similar_library(store: Store, searcher: Searcher, papers: list) -> Times:
@@ -250,7 +278,9 @@ def _index_opens(directory: Path, rounds: int) -> Times:
     for _ in range(max(rounds, 3)):
         with timing(times, "open: VectorIndex.open"):
             VectorIndex.open(directory / VECTORS)
-        with timing(times, f"  crc32 of {INDEX_FILE} and {STATE_FILE} (skipped while their size and mtime are as saved)"):
+        with timing(
+            times, f"  crc32 of {INDEX_FILE} and {STATE_FILE} (skipped while their size and mtime are as saved)"
+        ):
             for path in files:
                 _crc(path)
         with timing(times, f"  its faiss.read_index of {INDEX_FILE} (memory-mapped; the rest is the state file)"):
@@ -261,11 +291,16 @@ def _index_opens(directory: Path, rounds: int) -> Times:
 
 
 def _similar_cli(home: Path, paper_ids: list[str]) -> Times:
-    names = ("interpreter start: `python -c pass`", "stage: imports (semdigest.cli, search)",
-             "stage: Store + Searcher open", "stage: vector_of + similar",
-             "floor: `python -c 'import semdigest.cli, semdigest.search'`",
-             "floor, ending with os._exit(0): no interpreter teardown", "CLI: semdigest similar ID",
-             "CLI without a bytecode cache (as this sandbox runs it)")
+    names = (
+        "interpreter start: `python -c pass`",
+        "stage: imports (semdigest.cli, search)",
+        "stage: Store + Searcher open",
+        "stage: vector_of + similar",
+        "floor: `python -c 'import semdigest.cli, semdigest.search'`",
+        "floor, ending with os._exit(0): no interpreter teardown",
+        "CLI: semdigest similar ID",
+        "CLI without a bytecode cache (as this sandbox runs it)",
+    )
     times: Times = {name: [] for name in names}
     cli(home, "similar", paper_ids[0])  # untimed: fills the bytecode cache and the page cache
     for paper_id in paper_ids:
@@ -303,14 +338,19 @@ def _similar_text(home: Path, store: Store, searcher: Searcher, titles: list[str
     from semdigest.paper import content_hash
     from semdigest.pipeline import Models
 
-    names = ("CLI, a new text: model load + encode + search", "CLI, the same text again: its vector is cached",
-             "library: load the model, in process", f"library: encode + similar, model loaded ({len(titles)} titles)")
+    names = (
+        "CLI, a new text: model load + encode + search",
+        "CLI, the same text again: its vector is cached",
+        "library: load the model, in process",
+        f"library: encode + similar, model loaded ({len(titles)} titles)",
+    )
     times: Times = {name: [] for name in names}
     for round_ in range(rounds):
         text = TEXT_QUERIES[round_ % len(TEXT_QUERIES)]
         # the bench's own query texts: dropping their cached vector makes the next command load the model
-        store.db.execute("DELETE FROM embeddings WHERE model = ? AND hash = ?",
-                         (searcher.model, content_hash(text, "")))
+        store.db.execute(
+            "DELETE FROM embeddings WHERE model = ? AND hash = ?", (searcher.model, content_hash(text, ""))
+        )
         timed_cli(times, names[0], home, "similar", "--text", text)
         timed_cli(times, names[1], home, "similar", "--text", text)
     settings = load_settings(home)
@@ -364,10 +404,13 @@ def bench_index(args: argparse.Namespace) -> str:
             said = timed_cli(times, "CLI `semdigest index` after ingesting the day", home, "index").stdout.strip()
             day = _Papers.read(store, corpus.model, sorted(store.keys(day_ids()).values()))
             _index_day(store, corpus, lexical, day, root / "library", args.rounds, times)
-    return (f"### index: {len(corpus.keys)} papers (the corpus without the day), then the day's {len(day.keys)}; "
-            f"{args.rounds} interleaved rounds; load average before {args.load_before}\n\n" + timing_table(times)
-            + f"\n\nAfter ingesting the day, `semdigest index` said: `{said}`. On disk at {len(corpus.keys)} papers: "
-            f"{sizes}.")
+    return (
+        f"### index: {len(corpus.keys)} papers (the corpus without the day), then the day's {len(day.keys)}; "
+        f"{args.rounds} interleaved rounds; load average before {args.load_before}\n\n"
+        + timing_table(times)
+        + f"\n\nAfter ingesting the day, `semdigest index` said: `{said}`. On disk at {len(corpus.keys)} papers: "
+        f"{sizes}."
+    )
 
 
 def _drop_papers(db_path: Path, paper_ids: list[str]) -> None:
@@ -399,8 +442,9 @@ def _index_builds(home: Path, store: Store, corpus: _Papers, directory: Path, ro
     return lexical
 
 
-def _index_day(store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: Path, rounds: int,
-               times: Times) -> None:
+def _index_day(
+    store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: Path, rounds: int, times: Times
+) -> None:
     """The library's incremental path: the day's papers onto indexes of everything else, saved."""
     from semdigest.index import VectorIndex
     from semdigest.pipeline import LEXICAL, VECTORS
@@ -462,18 +506,23 @@ def bench_ann(args: argparse.Namespace) -> str:
         sizes = ", ".join(f"{path.name} {mib(path)}" for path in sorted(directory.iterdir()))
         opens = _open_steps(directory)
     enough = [nprobe for nprobe, row in zip(NPROBES, rows[1:]) if float(str(row[1])) >= 0.95]
-    verdict = (f"the smallest nprobe with recall@10 >= 0.95 is {enough[0]}" if enough else
-               f"no nprobe up to {NPROBES[-1]} reaches recall@10 >= 0.95")
-    return (f"### ann: {len(index):,} vectors, noisy copies of {len(real) - len(held):,} real ones (noise sd {NOISE} "
-            f"per dimension; cosine of a copy to its source: mean {cosine.mean():.3f}, min {cosine.min():.3f}, max "
-            f"{cosine.max():.3f}); {len(queries)} held-out real vectors as queries, one at a time with k = {POOL + 1} "
-            f"as `similar` asks; load average before {args.load_before}\n\n"
-            f"VectorIndex.build(exact_limit={limit}) built {index.kind} with "
-            f"{faiss.extract_index_ivf(index.faiss).nlist} lists in {build:.0f} s. Recall@10 is against exact search "
-            f"(IndexFlatIP); the product's NPROBE is {NPROBE}; {verdict}.\n\n"
-            + table(["search", "recall@10", "latency median", "p90"], rows)
-            + f"\n\nOn disk: {sizes}. Opening it in a fresh process, step by step (median of 3 processes each):\n\n"
-            + opens)
+    verdict = (
+        f"the smallest nprobe with recall@10 >= 0.95 is {enough[0]}"
+        if enough
+        else f"no nprobe up to {NPROBES[-1]} reaches recall@10 >= 0.95"
+    )
+    return (
+        f"### ann: {len(index):,} vectors, noisy copies of {len(real) - len(held):,} real ones (noise sd {NOISE} "
+        f"per dimension; cosine of a copy to its source: mean {cosine.mean():.3f}, min {cosine.min():.3f}, max "
+        f"{cosine.max():.3f}); {len(queries)} held-out real vectors as queries, one at a time with k = {POOL + 1} "
+        f"as `similar` asks; load average before {args.load_before}\n\n"
+        f"VectorIndex.build(exact_limit={limit}) built {index.kind} with "
+        f"{faiss.extract_index_ivf(index.faiss).nlist} lists in {build:.0f} s. Recall@10 is against exact search "
+        f"(IndexFlatIP); the product's NPROBE is {NPROBE}; {verdict}.\n\n"
+        + table(["search", "recall@10", "latency median", "p90"], rows)
+        + f"\n\nOn disk: {sizes}. Opening it in a fresh process, step by step (median of 3 processes each):\n\n"
+        + opens
+    )
 
 
 def _open_steps(directory: Path) -> str:
@@ -504,10 +553,10 @@ def _noisy_copies(sources: np.ndarray, count: int, rng: np.random.Generator) -> 
     cosine = np.empty(count, np.float32)
     picks = rng.integers(len(sources), size=count)
     for start in range(0, count, 100_000):  # in chunks: noise for all rows at once would double the peak memory
-        chosen = sources[picks[start:start + 100_000]]
+        chosen = sources[picks[start : start + 100_000]]
         noisy = chosen + NOISE * rng.standard_normal(chosen.shape, dtype=np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-        out[start:start + len(noisy)], cosine[start:start + len(noisy)] = noisy, (noisy * chosen).sum(axis=1)
+        out[start : start + len(noisy)], cosine[start : start + len(noisy)] = noisy, (noisy * chosen).sum(axis=1)
     return out, cosine
 
 
@@ -535,10 +584,14 @@ def _ann_sweep(exact: object, index: VectorIndex, queries: np.ndarray, k: int) -
 
 def bench_digest(args: argparse.Namespace) -> str:
     artefact, source = fast_artefact(), corpus_home(args.home)
-    names = ("(a) cold store: `digest` (model load, embed, build both indexes, rank)",
-             "(a) cold store: ingest + topics import + digest",
-             "(a) the same, building the fast artefact too (1 run: the build imports torch)",
-             "(b) rerun, embeddings cached", "(c) big home: first run", "(c) big home: rerun")
+    names = (
+        "(a) cold store: `digest` (model load, embed, build both indexes, rank)",
+        "(a) cold store: ingest + topics import + digest",
+        "(a) the same, building the fast artefact too (1 run: the build imports torch)",
+        "(b) rerun, embeddings cached",
+        "(c) big home: first run",
+        "(c) big home: rerun",
+    )
     times: Times = {name: [] for name in names}
     with scratch("digest") as root:
         big = copy_home(source, root / "big")
@@ -555,11 +608,14 @@ def bench_digest(args: argparse.Namespace) -> str:
     targets = dict.fromkeys(names[:3], "<= 30 s") | {names[3]: "<= 2 s"}
     topics = len(json.loads(SEED_TOPICS.read_text(encoding="utf-8"))["topics"])
     embedded = re.search(r"embedding (\d+) papers", said)
-    return (f"### digest: {DAY} ({len(day_ids())} papers, {topics} seed topics), {args.rounds} interleaved rounds; "
-            f"big home = a copy of {source}; load average before {args.load_before}\n\n"
-            + timing_table(times, "s", targets) + f"\n\nBig home: ingesting the day took {setup[0]:.1f} s, importing "
-            f"the topics {setup[1]:.1f} s; the first digest then embedded {embedded[1] if embedded else 0} papers "
-            "(the day's abstracts that differ from the corpus's) and the topics' texts.")
+    return (
+        f"### digest: {DAY} ({len(day_ids())} papers, {topics} seed topics), {args.rounds} interleaved rounds; "
+        f"big home = a copy of {source}; load average before {args.load_before}\n\n"
+        + timing_table(times, "s", targets)
+        + f"\n\nBig home: ingesting the day took {setup[0]:.1f} s, importing "
+        f"the topics {setup[1]:.1f} s; the first digest then embedded {embedded[1] if embedded else 0} papers "
+        "(the day's abstracts that differ from the corpus's) and the topics' texts."
+    )
 
 
 def _cold_digest(home: Path) -> tuple[list[float], str]:
@@ -574,8 +630,12 @@ def _cold_digest(home: Path) -> tuple[list[float], str]:
 # --- the report -------------------------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], str]] = {
-    "embedding": bench_embedding, "similar": bench_similar, "index": bench_index, "ann": bench_ann,
-    "digest": bench_digest}
+    "embedding": bench_embedding,
+    "similar": bench_similar,
+    "index": bench_index,
+    "ann": bench_ann,
+    "digest": bench_digest,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -599,8 +659,10 @@ def main(argv: list[str] | None = None) -> None:
     for section in chosen:
         args.load_before = load_average()
         print(SECTIONS[section](args) + "\n", flush=True)
-    print(f"_Sections {', '.join(chosen)}: {time.perf_counter() - start:.0f} s in all; load average at the end "
-          f"{load_average()}._")
+    print(
+        f"_Sections {', '.join(chosen)}: {time.perf_counter() - start:.0f} s in all; load average at the end "
+        f"{load_average()}._"
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ DAY, DAY_FILE, SEED_TOPICS = "2025-08-18", DATA / "day-2025-08-18.jsonl", DATA /
 Times = dict[str, list[float]]
 # This sandbox exports PYTHONDONTWRITEBYTECODE=1, so every command would recompile semdigest's own modules, which an
 # installed semdigest never does: child processes get a bytecode cache under CACHE instead. NO_BYTECODE: as here.
-BYTECODE = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-            "PYTHONPYCACHEPREFIX": str(CACHE / "pycache")}
+BYTECODE = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": str(CACHE / "pycache"),
+}
 NO_BYTECODE = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -68,8 +70,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def timing_table(times: Times, unit: str = "s", targets: dict[str, str] | None = None) -> str:
     """A row per timing: median and runs, and a target column if any are given."""
     extra = [] if targets is None else ["target"]
-    rows = [[name, median(t, unit), spread(t, unit)] + ([targets.get(name, "")] if extra else [])
-            for name, t in times.items()]
+    rows = [
+        [name, median(t, unit), spread(t, unit)] + ([targets.get(name, "")] if extra else [])
+        for name, t in times.items()
+    ]
     return table(["what", "median", f"runs ({unit})", *extra], rows)
 
 
@@ -86,8 +90,9 @@ def python(*args: str, env: dict[str, str] = BYTECODE) -> subprocess.CompletedPr
     return done
 
 
-def cli(home: Path, *args: str, flags: Sequence[str] = (),
-        env: dict[str, str] = BYTECODE) -> subprocess.CompletedProcess[str]:
+def cli(
+    home: Path, *args: str, flags: Sequence[str] = (), env: dict[str, str] = BYTECODE
+) -> subprocess.CompletedProcess[str]:
     """`semdigest --home HOME ARGS` as a fresh process, with python `flags`."""
     return python(*flags, str(SEMDIGEST), "--home", str(home), *args, env=env)
 
@@ -183,9 +188,11 @@ def machine() -> str:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), platform.machine())
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("faiss-cpu", "numpy", "onnxruntime"))
-    return (f"## semdigest speed, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
-            f"Machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; load average {load_average()} "
-            f"(1, 5, 15 min) at the start. Python {platform.python_version()}, {versions}.")
+    return (
+        f"## semdigest speed, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+        f"Machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; load average {load_average()} "
+        f"(1, 5, 15 min) at the start. Python {platform.python_version()}, {versions}."
+    )
 
 
 def peak_rss() -> int:

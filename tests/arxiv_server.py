@@ -11,6 +11,7 @@ Replies for a route are served in order and the last one repeats, so `[Reply(503
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -73,7 +74,10 @@ class ArxivServer:
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             # a short poll interval, because shutdown() waits for one: keeps teardown from costing 0.5 s a test
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="arxiv-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="arxiv-server",
+            daemon=True,
         )
 
     def url(self, path: str = "") -> str:
@@ -100,7 +104,7 @@ class ArxivServer:
     def gaps(self) -> list[float]:
         """Seconds between the arrivals of consecutive requests."""
         times = [request.at for request in self.requests]
-        return [later - earlier for earlier, later in zip(times, times[1:])]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
 
     def start(self) -> ArxivServer:
         self._thread.start()
@@ -130,7 +134,7 @@ def _handler_for(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as arXiv does: lets tests see connection reuse
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             arrived = time.monotonic()
             url = urlsplit(self.path)
             params = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arxiv_server import ArxivServer
 
+from arxiv_server import ArxivServer
 from semdigest.sources.arxiv import Client
 
 # --- arXiv: a local server replaying recorded responses, and clients pointed at it ------------------------

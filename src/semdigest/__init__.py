@@ -21,8 +21,7 @@ cause are `SemdigestError`s with a one-line message.
 from ._version import __version__
 from .app.events import Events, Meter
 from .app.home import Home, ListRanker
-from .app.reports import (DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult,
-                          Similar)
+from .app.reports import DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult, Similar
 from .app.topics import TopicsFile
 from .errors import SemdigestError
 from .paper import Paper
@@ -32,7 +31,29 @@ from .ranking.search import Filters, Hit
 from .ranking.topics import Topic, TopicChange
 
 __all__ = [
-    "DemoResult", "Digest", "DigestResult", "Events", "Explanation", "FetchReport", "Filters", "Hit", "Home",
-    "IndexResult", "IngestReport", "ListRanker", "Meter", "Move", "Paper", "Preview", "RankedPaper", "RunResult",
-    "SemdigestError", "Similar", "Topic", "TopicChange", "TopicDigest", "TopicsFile", "__version__",
+    "DemoResult",
+    "Digest",
+    "DigestResult",
+    "Events",
+    "Explanation",
+    "FetchReport",
+    "Filters",
+    "Hit",
+    "Home",
+    "IndexResult",
+    "IngestReport",
+    "ListRanker",
+    "Meter",
+    "Move",
+    "Paper",
+    "Preview",
+    "RankedPaper",
+    "RunResult",
+    "SemdigestError",
+    "Similar",
+    "Topic",
+    "TopicChange",
+    "TopicDigest",
+    "TopicsFile",
+    "__version__",
 ]

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .layout import Layout
@@ -42,11 +43,11 @@ def load_settings(home: str | Path | None = None, env: Mapping[str, str] = os.en
     """Settings for `home` (else $SEMDIGEST_HOME, else ./.semdigest), its config.toml and the environment."""
     root = Path(home or env.get("SEMDIGEST_HOME") or DEFAULT_HOME).expanduser()
     settings = Settings(home=root, **_read_config_file(Layout(root).config))
-    overrides = {"api_url": env.get("SEMDIGEST_API_URL"), "rss_url": env.get("SEMDIGEST_RSS_URL")}
+    overrides: dict[str, Any] = {"api_url": env.get("SEMDIGEST_API_URL"), "rss_url": env.get("SEMDIGEST_RSS_URL")}
     return replace(settings, **{key: value for key, value in overrides.items() if value})
 
 
-def _read_config_file(path: Path) -> dict[str, object]:
+def _read_config_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
@@ -61,11 +62,16 @@ def _read_config_file(path: Path) -> dict[str, object]:
 
 
 def _coerce(path: Path, key: str, value: object) -> object:
-    expected = {"delay": (int, float), "max_retries": int, "fast": bool, "categories": list}
+    expected: dict[str, type | tuple[type, ...]] = {
+        "delay": (int, float),
+        "max_retries": int,
+        "fast": bool,
+        "categories": list,
+    }
     if key in expected and not isinstance(value, expected[key]):
         raise ConfigError(f"{path}: setting {key!r} has the wrong type ({type(value).__name__})")
     if key == "categories":
-        return tuple(str(item) for item in value)  # type: ignore[union-attr]
+        return tuple(str(item) for item in value)  # type: ignore[attr-defined]
     if key == "models_dir":
         return Path(str(value))
     return value if key in expected else str(value)

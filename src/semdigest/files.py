@@ -28,11 +28,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda temp: _discard(temp.write_text(text, encoding="utf-8")))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda temp: temp.write_bytes(data))
+    atomic_write(path, lambda temp: _discard(temp.write_bytes(data)))
+
+
+def _discard(_: object) -> None:
+    """What Path.write_text returns (a count) is not what atomic_write's callback returns."""
 
 
 def crc32_of(path: Path) -> str:

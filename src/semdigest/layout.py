@@ -1,13 +1,13 @@
 """The data directory's layout: the one place that knows which file lives where.
 
-    <home>/
-      semdigest.db      SQLite (WAL): papers, listings, embedding cache, seen-history
-      config.toml       optional settings
-      topics.toml       the seed topics
-      lock              the writer lock (flock)
-      index/            the indexes (indexes.IndexDir owns what is inside)
-      cache/            the fast embedding model, built once per model folder
-      digests/          the default output folder of `digest`
+<home>/
+  semdigest.db      SQLite (WAL): papers, listings, embedding cache, seen-history
+  config.toml       optional settings
+  topics.toml       the seed topics
+  lock              the writer lock (flock)
+  index/            the indexes (indexes.IndexDir owns what is inside)
+  cache/            the fast embedding model, built once per model folder
+  digests/          the default output folder of `digest`
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ def writer_lock(path: Path, *, wait: float = 600.0, on_wait: Callable[[str], Non
             deadline = time.monotonic() + wait
             while not _try_lock(handle):
                 if time.monotonic() >= deadline:
-                    raise StoreError(f"{path.parent} is in use by another semdigest process ({holder}); try again later")
+                    raise StoreError(
+                        f"{path.parent} is in use by another semdigest process ({holder}); try again later"
+                    )
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -162,8 +163,9 @@ class Store:
 
     def _write(self, paper: Paper, key: int) -> None:
         assignments = ", ".join(f"{name} = ?" for name in _COLUMNS)
-        self.db.execute(f"UPDATE papers SET {assignments}, stored_at = ? WHERE key = ?",
-                        (*_paper_values(paper), _now(), key))
+        self.db.execute(
+            f"UPDATE papers SET {assignments}, stored_at = ? WHERE key = ?", (*_paper_values(paper), _now(), key)
+        )
 
     def get(self, paper_id: str) -> Paper | None:
         return self.get_many([paper_id]).get(paper_id)
@@ -219,8 +221,11 @@ class Store:
         found: dict[int, str] = {}
         for chunk in _chunks([int(key) for key in keys], 500):
             marks = ", ".join("?" for _ in chunk)
-            found.update(self.db.execute(
-                f"SELECT key, title || ' ' || abstract FROM papers WHERE key IN ({marks})", chunk).fetchall())
+            found.update(
+                self.db.execute(
+                    f"SELECT key, title || ' ' || abstract FROM papers WHERE key IN ({marks})", chunk
+                ).fetchall()
+            )
         return [found[int(key)] for key in keys]
 
     def listed_between(self, first: date, last: date) -> list[Paper]:
@@ -233,7 +238,9 @@ class Store:
         return [_row_to_paper(row) for row in rows]
 
     def listing_days(self) -> list[date]:
-        return [date.fromisoformat(day) for (day,) in self.db.execute("SELECT DISTINCT date FROM listings ORDER BY date")]
+        return [
+            date.fromisoformat(day) for (day,) in self.db.execute("SELECT DISTINCT date FROM listings ORDER BY date")
+        ]
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -250,8 +257,10 @@ class Store:
 
     def unembedded(self, model: str, paper_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
         """(hash, text) of every stored text (of these papers) that has no vector for `model` yet, each once."""
-        query = ("SELECT p.hash, min(p.title || ' ' || p.abstract) FROM papers p LEFT JOIN embeddings e"
-                 " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL {} GROUP BY p.hash ORDER BY min(p.key)")
+        query = (
+            "SELECT p.hash, min(p.title || ' ' || p.abstract) FROM papers p LEFT JOIN embeddings e"
+            " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL {} GROUP BY p.hash ORDER BY min(p.key)"
+        )
         if paper_ids is None:
             return self.db.execute(query.format(""), (model,)).fetchall()
         found: dict[str, str] = {}
@@ -279,9 +288,13 @@ class Store:
         found: dict[int, bytes] = {}
         for chunk in _chunks([int(key) for key in keys], 500):
             marks = ", ".join("?" for _ in chunk)
-            found.update(self.db.execute(
-                f"SELECT p.key, e.vector FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
-                f" WHERE p.key IN ({marks})", (model, *chunk)).fetchall())
+            found.update(
+                self.db.execute(
+                    f"SELECT p.key, e.vector FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
+                    f" WHERE p.key IN ({marks})",
+                    (model, *chunk),
+                ).fetchall()
+            )
         blobs = [found[int(key)] for key in keys]
         if not blobs:
             return np.empty((0, 0), dtype=np.float32)
@@ -293,7 +306,8 @@ class Store:
         for chunk in _chunks(list(hashes), 500):
             marks = ", ".join("?" for _ in chunk)
             for digest, blob in self.db.execute(
-                    f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", (model, *chunk)):
+                f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", (model, *chunk)
+            ):
                 found[digest] = np.frombuffer(blob, dtype=np.float32)
         return found
 
@@ -311,15 +325,17 @@ class Store:
 
     def seen_before(self, topic: str, day: date) -> dict[str, date]:
         """paper id -> day, for papers an earlier digest of `topic` already showed."""
-        rows = self.db.execute("SELECT paper_id, date FROM shown WHERE topic = ? AND date < ?",
-                               (topic, day.isoformat()))
+        rows = self.db.execute(
+            "SELECT paper_id, date FROM shown WHERE topic = ? AND date < ?", (topic, day.isoformat())
+        )
         return {paper_id: date.fromisoformat(shown) for paper_id, shown in rows}
 
     def shown_history(self, topic: str, limit: int) -> list[tuple[str, date, float, str]]:
         """(paper id, day, score, reason) most recent first: what the topic's feed publishes."""
         rows = self.db.execute(
-            "SELECT paper_id, date, score, reason FROM shown WHERE topic = ? ORDER BY date DESC, score DESC"
-            " LIMIT ?", (topic, limit))
+            "SELECT paper_id, date, score, reason FROM shown WHERE topic = ? ORDER BY date DESC, score DESC LIMIT ?",
+            (topic, limit),
+        )
         return [(paper_id, date.fromisoformat(day), score, reason) for paper_id, day, score, reason in rows]
 
 
@@ -373,9 +389,9 @@ def _paper_values(paper: Paper) -> tuple[object, ...]:
     return tuple(values.values())
 
 
-def _row_to_paper(row: Sequence[object]) -> Paper:
+def _row_to_paper(row: Sequence[Any]) -> Paper:
     """Map a `_SELECT` row (key first) back to a Paper; the hash is recomputed, not trusted."""
-    values = dict(zip(_COLUMNS, row[1:], strict=True))
+    values: dict[str, Any] = dict(zip(_COLUMNS, row[1:], strict=True))
     values["authors"] = tuple(json.loads(values["authors"]))
     values["categories"] = tuple(values["categories"].split())
     values["listed"] = date.fromisoformat(values["listed"]) if values["listed"] else None
@@ -385,7 +401,7 @@ def _row_to_paper(row: Sequence[object]) -> Paper:
 
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _now() -> str:

@@ -43,8 +43,14 @@ def test_json_carries_evidence_and_reasons(seeded, cli):
     first = mllm[0]
     assert {"id", "title", "score", "keyword_hits", "reason"} <= set(first)
     hit = first["keyword_hits"][0]
-    assert hit["keyword"] in {"VLM", "MLM", "MLLM", "Multi-Modal Language Model", "Multimodal Language Model",
-                              "Vision Language Model"} and hit["where"] in {"title", "abstract", "title+abstract"}
+    assert hit["keyword"] in {
+        "VLM",
+        "MLM",
+        "MLLM",
+        "Multi-Modal Language Model",
+        "Multimodal Language Model",
+        "Vision Language Model",
+    } and hit["where"] in {"title", "abstract", "title+abstract"}
     assert first["reason"].startswith("keywords ") and "score" in first["reason"]
 
 
@@ -57,8 +63,10 @@ def test_markdown_pages_follow_the_reference_format_and_parse_back(seeded, cli, 
     assert "## 📚 Paper List" in page
     assert re.findall(r"`arXiv:([^`]+)`", page) == [paper["id"] for paper in topics["MLLM"]]
     assert page.count("<details open><summary>Abstract</summary>") == len(topics["MLLM"])
-    assert "- **[Large VLM-based Vision-Language-Action Models for Robotic Manipulation: A Survey]" \
-           "(https://arxiv.org/abs/2508.13073)**  `arXiv:2508.13073`  `cs.RO`  " in page
+    assert (
+        "- **[Large VLM-based Vision-Language-Action Models for Robotic Manipulation: A Survey]"
+        "(https://arxiv.org/abs/2508.13073)**  `arXiv:2508.13073`  `cs.RO`  " in page
+    )
     assert "_Rui Shao, Wei Li, Lingsen Zhang, Renshan Zhang, Zhiyang Liu, Ran Chen, et al._" in page
     reconstruction = (day_home / "digests" / DAY / "3D_Reconstruction.md").read_text()
     assert "**Filter**: `2D`" in reconstruction
@@ -79,9 +87,14 @@ def test_index_archive_and_feeds(seeded, cli, day_home):
 
 def test_a_paper_is_shown_once_per_topic(seeded, cli, tmp_path):
     _digest(cli, "--date", DAY)
-    relisted = [json.loads(line) for line in embedded_data().read_text().splitlines()
-                if json.loads(line)["id"] in SEED_PAGES["MLLM"][:3]]
-    (tmp_path / "next.jsonl").write_text("".join(json.dumps({**p, "update_date": "2025-08-19"}) + "\n" for p in relisted))
+    relisted = [
+        json.loads(line)
+        for line in embedded_data().read_text().splitlines()
+        if json.loads(line)["id"] in SEED_PAGES["MLLM"][:3]
+    ]
+    (tmp_path / "next.jsonl").write_text(
+        "".join(json.dumps({**p, "update_date": "2025-08-19"}) + "\n" for p in relisted)
+    )
     assert cli("ingest", tmp_path / "next.jsonl").exit_code == 0
     assert _digest(cli, "--date", "2025-08-19")["MLLM"] == []
     marked = _digest(cli, "--date", "2025-08-19", "--show-seen")["MLLM"]
@@ -92,14 +105,21 @@ def test_a_paper_is_shown_once_per_topic(seeded, cli, tmp_path):
 
 
 def test_semantic_matches_join_above_the_threshold(day_home, cli):
-    cli("topics", "add", "Robot manipulation", "--description",
-        "robots that grasp and manipulate objects, vision-language-action policies", "--keyword", "no-such-keyword")
+    cli(
+        "topics",
+        "add",
+        "Robot manipulation",
+        "--description",
+        "robots that grasp and manipulate objects, vision-language-action policies",
+        "--keyword",
+        "no-such-keyword",
+    )
     joined = _digest(cli, "--date", DAY)["Robot manipulation"]
     assert joined and all(not p["keyword_hits"] and p["score"] >= 0.99 for p in joined)
     assert all("semantic match" in p["reason"] for p in joined)
     cli("topics", "set", "Robot manipulation", "threshold", "0.9")
     wider = _digest(cli, "--date", DAY)["Robot manipulation"]
-    assert len(wider) > len(joined) and [p["id"] for p in wider[:len(joined)]] == [p["id"] for p in joined]
+    assert len(wider) > len(joined) and [p["id"] for p in wider[: len(joined)]] == [p["id"] for p in joined]
     everything = _digest(cli, "--date", DAY, "--all")["Robot manipulation"]
     assert len(everything) == 367
 
@@ -142,17 +162,24 @@ def test_an_empty_day_is_a_clear_error(seeded, cli):
     result = cli("digest", "--date", "2025-08-17")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: no stored papers were listed on 2025-08-17 (fetch them first: semdigest fetch --date 2025-08-17)")
+        "error: no stored papers were listed on 2025-08-17 (fetch them first: semdigest fetch --date 2025-08-17)"
+    )
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("[[topic]\nname = 'x'", "not valid TOML"),
-    ("[[topic]]\nname = 'MLLM'\nkeywords = 'VLM'\n", "topic 'MLLM': field 'keywords' must be a list of keywords"),
-    ("[[topic]]\nname = 'MLLM'\nthreshold = 'high'\n", "topic 'MLLM': field 'threshold' must be a number >= 0"),
-    ("[[topic]]\nname = 'MLLM'\nexamples = ['2508.1307']\n", "topic 'MLLM': field 'examples' must be a list of arXiv ids"),
-    ("[[topic]]\nname = 'MLLM'\ncolour = 'red'\n", "topic 'MLLM': unknown field 'colour'"),
-    ("[[topic]]\nkeywords = ['a']\n", "topic #1: field 'name' must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[[topic]\nname = 'x'", "not valid TOML"),
+        ("[[topic]]\nname = 'MLLM'\nkeywords = 'VLM'\n", "topic 'MLLM': field 'keywords' must be a list of keywords"),
+        ("[[topic]]\nname = 'MLLM'\nthreshold = 'high'\n", "topic 'MLLM': field 'threshold' must be a number >= 0"),
+        (
+            "[[topic]]\nname = 'MLLM'\nexamples = ['2508.1307']\n",
+            "topic 'MLLM': field 'examples' must be a list of arXiv ids",
+        ),
+        ("[[topic]]\nname = 'MLLM'\ncolour = 'red'\n", "topic 'MLLM': unknown field 'colour'"),
+        ("[[topic]]\nkeywords = ['a']\n", "topic #1: field 'name' must be a non-empty string"),
+    ],
+)
 def test_a_broken_topics_file_is_one_clear_line(day_home, cli, content, message):
     (day_home / "topics.toml").write_text(content)
     result = cli("digest")
@@ -180,8 +207,14 @@ def test_the_daily_run_fetches_indexes_and_writes_the_digest(home, cli, arxiv_se
 
 
 def test_a_digest_embeds_only_its_own_papers(seeded, cli, tmp_path):
-    other = {"id": "2509.00001", "title": "An unrelated paper", "abstract": "Nothing to see.", "authors": "A",
-             "categories": "cs.LG", "update_date": "2025-09-01"}
+    other = {
+        "id": "2509.00001",
+        "title": "An unrelated paper",
+        "abstract": "Nothing to see.",
+        "authors": "A",
+        "categories": "cs.LG",
+        "update_date": "2025-09-01",
+    }
     (tmp_path / "other.jsonl").write_text(json.dumps(other) + "\n")
     cli("ingest", tmp_path / "other.jsonl")
     result = cli("digest", "--date", DAY)

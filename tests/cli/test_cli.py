@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from arxiv_server import RSS, Reply, fixture
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -25,7 +26,9 @@ def test_ingest_then_stats(cli):
 
 
 def test_fetch_today_from_rss(cli, arxiv_server):
-    arxiv_server.route("/rss/cs.CL+cs.CV", [Reply(200, fixture("rss2024_all-archives_2024-11-28_1504items.xml"), content_type=RSS)])
+    arxiv_server.route(
+        "/rss/cs.CL+cs.CV", [Reply(200, fixture("rss2024_all-archives_2024-11-28_1504items.xml"), content_type=RSS)]
+    )
     result = cli("fetch", "-c", "cs.CL", "-c", "cs.CV")
     assert result.exit_code == 0, result.output
     assert "1504 papers: 1504 new, 0 updated, 0 unchanged" in result.stdout
@@ -39,7 +42,9 @@ def test_empty_listing_is_not_an_error(cli, arxiv_server):
 
 
 def test_fetch_a_past_day_through_the_api(cli, arxiv_server):
-    arxiv_server.route("/api/query", [Reply(200, fixture("api2016legacy_search_au-del_maestro-AND-ti-checkerboard_doi.xml"))])
+    arxiv_server.route(
+        "/api/query", [Reply(200, fixture("api2016legacy_search_au-del_maestro-AND-ti-checkerboard_doi.xml"))]
+    )
     result = cli("fetch", "-c", "cs.LG", "--date", "2026-04-10")
     assert result.exit_code == 0, result.output
     assert "submittedDate:[202604100000 TO 202604102359]" in arxiv_server.requests[0].params["search_query"]
@@ -75,8 +80,13 @@ def test_arxiv_down_is_a_clear_error(cli, arxiv_server):
 
 
 def test_rate_limited_then_served(cli, arxiv_server):
-    arxiv_server.route("/rss/cs.AI", [Reply(429, headers={"Retry-After": "0"}),
-                                      Reply(200, fixture("rss2024_empty_category-test.xml"), content_type=RSS)])
+    arxiv_server.route(
+        "/rss/cs.AI",
+        [
+            Reply(429, headers={"Retry-After": "0"}),
+            Reply(200, fixture("rss2024_empty_category-test.xml"), content_type=RSS),
+        ],
+    )
     assert cli("fetch", "-c", "cs.AI").exit_code == 0
 
 
@@ -98,9 +108,11 @@ def test_broken_config_is_a_clear_error(cli, home):
 def test_the_installed_command_prints_everything_and_keeps_exit_codes(home):
     """The console script skips interpreter teardown (cli.console): output must still be flushed
     into a pipe, and an error must still exit 2 with one line."""
+
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "semdigest", "--home", str(home), *args], capture_output=True, text=True, timeout=120
+        )
 
     ingested = run("ingest", DAY)
     assert ingested.returncode == 0 and "367 new" in ingested.stdout

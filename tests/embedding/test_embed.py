@@ -58,8 +58,10 @@ def fast_vectors(fast: embed.Embedder, texts: list[str]) -> np.ndarray:
 
 
 def test_import_loads_no_heavy_module() -> None:
-    code = ("import sys, semdigest, semdigest.embedding.registry, semdigest.cli; "
-            "print([m for m in ('torch', 'sentence_transformers', 'transformers', 'onnxruntime') if m in sys.modules])")
+    code = (
+        "import sys, semdigest, semdigest.embedding.registry, semdigest.cli; "
+        "print([m for m in ('torch', 'sentence_transformers', 'transformers', 'onnxruntime') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -85,8 +87,9 @@ def test_unknown_model_is_a_one_line_user_error(tmp_path: Path) -> None:
     assert "not-a-model" not in message
 
 
-def test_both_paths_give_unit_float32_rows_of_384(fp32: embed.Embedder, fast: embed.Embedder, texts: list[str],
-                                                  fp32_vectors: np.ndarray, fast_vectors: np.ndarray) -> None:
+def test_both_paths_give_unit_float32_rows_of_384(
+    fp32: embed.Embedder, fast: embed.Embedder, texts: list[str], fp32_vectors: np.ndarray, fast_vectors: np.ndarray
+) -> None:
     assert isinstance(fp32, SentenceTransformerEmbedder) and isinstance(fast, OnnxEmbedder)
     for embedder, vectors in ((fp32, fp32_vectors), (fast, fast_vectors)):
         assert embedder.dim == 384
@@ -106,23 +109,24 @@ def test_fast_vectors_match_fp32(fp32_vectors: np.ndarray, fast_vectors: np.ndar
     assert cosine.mean() >= 0.995
 
 
-def test_fp32_path_equals_sentence_transformers_encode(fp32: SentenceTransformerEmbedder, texts: list[str],
-                                                       fp32_vectors: np.ndarray) -> None:
+def test_fp32_path_equals_sentence_transformers_encode(
+    fp32: SentenceTransformerEmbedder, texts: list[str], fp32_vectors: np.ndarray
+) -> None:
     reference = fp32._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     np.testing.assert_allclose(fp32_vectors, reference, atol=1e-5)
 
 
 @pytest.mark.parametrize("path", ["fp32", "fast"])
-def test_each_paper_is_its_own_nearest_neighbour(path: str, request: pytest.FixtureRequest,
-                                                 texts: list[str]) -> None:
+def test_each_paper_is_its_own_nearest_neighbour(path: str, request: pytest.FixtureRequest, texts: list[str]) -> None:
     embedder: embed.Embedder = request.getfixturevalue(path)
     corpus = request.getfixturevalue(f"{path}_vectors")
     queries = embedder.encode(texts[::-1], batch_size=7)[::-1]  # other batches, other order: same answer
     assert (np.argmax(queries @ corpus.T, axis=1) == np.arange(len(texts))).all()
 
 
-def test_fast_vector_does_not_depend_on_its_batch(fast: embed.Embedder, texts: list[str],
-                                                  fast_vectors: np.ndarray) -> None:
+def test_fast_vector_does_not_depend_on_its_batch(
+    fast: embed.Embedder, texts: list[str], fast_vectors: np.ndarray
+) -> None:
     alone = fast.encode([texts[5]], batch_size=1)
     np.testing.assert_array_equal(alone[0], fast_vectors[5])
 
@@ -134,9 +138,9 @@ def test_progress_reports_each_batch(path: str, request: pytest.FixtureRequest, 
     assert done == [8, 8, 4]
 
 
-def test_artefact_is_reused_without_rebuilding(fast: embed.Embedder, cache_dir: Path,
-                                               monkeypatch: pytest.MonkeyPatch, texts: list[str],
-                                               fast_vectors: np.ndarray) -> None:
+def test_artefact_is_reused_without_rebuilding(
+    fast: embed.Embedder, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str], fast_vectors: np.ndarray
+) -> None:
     def no_build(*args: object) -> None:
         raise AssertionError("rebuilt a valid artefact")
 
@@ -146,9 +150,14 @@ def test_artefact_is_reused_without_rebuilding(fast: embed.Embedder, cache_dir: 
     np.testing.assert_array_equal(again.encode(texts[:3]), fast_vectors[:3])
 
 
-def test_corrupted_artefact_is_rebuilt(fast: embed.Embedder, cache_dir: Path, tmp_path: Path,
-                                       caplog: pytest.LogCaptureFixture, texts: list[str],
-                                       fast_vectors: np.ndarray) -> None:
+def test_corrupted_artefact_is_rebuilt(
+    fast: embed.Embedder,
+    cache_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    texts: list[str],
+    fast_vectors: np.ndarray,
+) -> None:
     copy = tmp_path / "cache"
     shutil.copytree(cache_dir, copy)
     (model,) = copy.glob("*/model.onnx")
@@ -161,8 +170,9 @@ def test_corrupted_artefact_is_rebuilt(fast: embed.Embedder, cache_dir: Path, tm
     np.testing.assert_allclose(rebuilt.encode(texts[:3]), fast_vectors[:3], atol=1e-6)
 
 
-def test_failed_verification_falls_back_to_fp32(cache_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                                                fast: embed.Embedder) -> None:
+def test_failed_verification_falls_back_to_fp32(
+    cache_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, fast: embed.Embedder
+) -> None:
     copy = tmp_path / "cache"
     shutil.copytree(cache_dir, copy)
     (meta,) = copy.glob("*/meta.json")

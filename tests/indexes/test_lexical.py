@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semdigest.indexes import lexical
 from semdigest.errors import IndexProblem
+from semdigest.indexes import lexical
 from semdigest.indexes.lexical import Bm25Index, tokenize
 
 QUERIES = ["sparse attention for long context", "reward model", "the of and", "", "Dense Rewards > RL"]
@@ -35,8 +35,12 @@ def test_tokenize_lowercases_drops_stopwords_and_plurals() -> None:
 
 
 def test_distinctive_words_rank_their_document_first() -> None:
-    texts = ["graph neural networks for molecules", "zebrafish larvae tracking with video models",
-             "language models for code", "reinforcement learning for robot grasping"]
+    texts = [
+        "graph neural networks for molecules",
+        "zebrafish larvae tracking with video models",
+        "language models for code",
+        "reinforcement learning for robot grasping",
+    ]
     idx = Bm25Index.build([5, 6, 7, 8], texts)
     s = idx.scores("zebrafish larvae")
     assert int(np.argmax(s)) == 1 and s[1] > 0
@@ -81,7 +85,9 @@ def test_subset_scores_match_full_scores(index: Bm25Index, day: tuple[list[int],
         assert np.array_equal(index.scores(q, subset), np.asarray(want, np.float32))
 
 
-def test_statistics_come_from_the_whole_index_not_the_subset(index: Bm25Index, day: tuple[list[int], list[str]]) -> None:
+def test_statistics_come_from_the_whole_index_not_the_subset(
+    index: Bm25Index, day: tuple[list[int], list[str]]
+) -> None:
     small = Bm25Index.build(day[0][:5], day[1][:5])
     q = "large language models"
     assert not np.allclose(index.scores(q, day[0][:5]), small.scores(q))
@@ -124,8 +130,9 @@ def test_remove_equals_a_build_without_the_removed_papers(day: tuple[list[int], 
         assert np.allclose(smaller.scores(q), rebuilt.scores(q), rtol=1e-6, atol=1e-6)
 
 
-def test_index_built_with_another_tokenizer_is_refused(index: Bm25Index, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_built_with_another_tokenizer_is_refused(
+    index: Bm25Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     index.save(tmp_path / "bm25")
     monkeypatch.setattr(lexical, "TOKENIZER", "something-else/2")
     with pytest.raises(IndexProblem, match="built with tokenizer"):
@@ -141,6 +148,7 @@ def test_add_rejects_duplicate_or_mismatched_keys(index: Bm25Index) -> None:
 
 def test_scores_equal_bm25s_lucene(day: tuple[list[int], list[str]]) -> None:
     import bm25s
+
     keys, texts = day
     ours = Bm25Index.build(keys, texts)
     ref = bm25s.BM25(k1=lexical.K1, b=lexical.B, method="lucene")
@@ -149,14 +157,21 @@ def test_scores_equal_bm25s_lucene(day: tuple[list[int], list[str]]) -> None:
         assert np.allclose(ours.scores(q), ref.get_scores(tokenize(q)), rtol=1e-4, atol=1e-5)
 
 
-POOL_TEXTS = ["reinforcement learning for reasoning models", "reinforcement learning with critic-free updates",
-         "reinforcement learning for robot control", "long context attention kernels", "critic-free policy gradient"]
+POOL_TEXTS = [
+    "reinforcement learning for reasoning models",
+    "reinforcement learning with critic-free updates",
+    "reinforcement learning for robot control",
+    "long context attention kernels",
+    "critic-free policy gradient",
+]
 
 
 def test_idf_from_all_documents_is_the_usual_bm25() -> None:
     index = Bm25Index.build(list(range(len(POOL_TEXTS))), POOL_TEXTS)
-    assert np.allclose(index.scores("reinforcement critic-free", idf_keys=list(range(len(POOL_TEXTS)))),
-                       index.scores("reinforcement critic-free"))
+    assert np.allclose(
+        index.scores("reinforcement critic-free", idf_keys=list(range(len(POOL_TEXTS)))),
+        index.scores("reinforcement critic-free"),
+    )
 
 
 def test_idf_from_the_pool_discounts_what_the_pool_shares() -> None:

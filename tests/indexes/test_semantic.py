@@ -7,8 +7,8 @@ from datetime import date
 
 import numpy as np
 import pytest
-from arxiv_server import Reply, fixture
 
+from arxiv_server import Reply, fixture
 from semdigest import Home
 from semdigest.indexes.directory import LEXICAL, VECTORS
 from semdigest.indexes.vectors import VectorIndex
@@ -35,8 +35,14 @@ def test_a_revised_abstract_is_reembedded_alone(day_home, cli, tmp_path):
         before = home.store.embedded(load_index_model(day_home))
         paper = home.store.get(SURVEY)
         key = home.store.keys([SURVEY])[SURVEY]
-    revised = {"id": SURVEY, "title": paper.title, "abstract": paper.abstract + " We add a new section.",
-               "authors": ", ".join(paper.authors), "categories": " ".join(paper.categories), "update_date": "2025-08-20"}
+    revised = {
+        "id": SURVEY,
+        "title": paper.title,
+        "abstract": paper.abstract + " We add a new section.",
+        "authors": ", ".join(paper.authors),
+        "categories": " ".join(paper.categories),
+        "update_date": "2025-08-20",
+    }
     (tmp_path / "v2.jsonl").write_text(json.dumps(revised) + "\n")
     assert "1 updated" in cli("ingest", tmp_path / "v2.jsonl").stdout
     result = cli("index")
@@ -59,7 +65,7 @@ def test_a_damaged_index_is_detected_and_rebuilt_from_the_cache(day_home, cli, d
         (vectors / "papers.faiss").write_bytes(data[: len(data) // 3])
     elif damage == "overwrite":  # same size, a vector's bytes changed: only the checksum sees it
         middle = len(data) // 2
-        (vectors / "papers.faiss").write_bytes(data[:middle] + bytes(16) + data[middle + 16:])
+        (vectors / "papers.faiss").write_bytes(data[:middle] + bytes(16) + data[middle + 16 :])
     else:
         manifest = json.loads((vectors / "manifest.json").read_text())
         (vectors / "manifest.json").write_text(json.dumps({**manifest, "model": "another-model"}))
@@ -144,9 +150,12 @@ def test_similar_without_an_index(home, cli):
 
 
 def test_similar_of_an_indexed_paper_loads_no_model(day_home):
-    probe = ("import sys; from semdigest.cli import main\n"
-             "try:\n    main(['similar', '2508.13073'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'transformers') if m in sys.modules))")
+    probe = (
+        "import sys; from semdigest.cli import main\n"
+        "try:\n    main(['similar', '2508.13073'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('torch', 'sentence_transformers', 'onnxruntime', 'transformers')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]") and "2508.11918" in out
 
@@ -191,7 +200,7 @@ def test_the_bm25_index_follows_changes_incrementally(day_home, monkeypatch):
         paper = store.get(SURVEY)
         store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
         digest = store.get(SURVEY).hash
-        store.put_vectors(model, [digest], np.full((1, 384), 384 ** -0.5, np.float32))  # any unit vector will do
+        store.put_vectors(model, [digest], np.full((1, 384), 384**-0.5, np.float32))  # any unit vector will do
         monkeypatch.setattr(directory.Bm25Index, "build", lambda *a: pytest.fail("rebuilt instead of updated"))
         report = home.indexes.refresh(store, model)
         assert (report.added, report.rebuilt) == (1, False)
@@ -206,7 +215,7 @@ def test_similar_among_given_papers_only(day_home):
     with Home.open(day_home) as home:
         reading_list = ("2508.12079", "arXiv:2508.12687v1", "2508.11918", SURVEY)
         (result,) = home.similar([SURVEY], filters=Filters(ids=reading_list))
-        assert [hit.paper.id for hit in result.hits][0] == "2508.11918"
+        assert result.hits[0].paper.id == "2508.11918"
         assert {hit.paper.id for hit in result.hits} == {"2508.12079", "2508.12687", "2508.11918"}
         assert home.similar([SURVEY], filters=Filters(ids=()))[0].hits == []
 

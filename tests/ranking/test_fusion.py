@@ -13,8 +13,9 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = F.LEXICAL_WEIGH
     return (1.0 - weight) * F.zscore(dense) + weight * F.zscore(lexical)
 
 
-def example_scores(candidates: np.ndarray, examples: np.ndarray, lexical: np.ndarray | None = None,
-                   **options: np.ndarray) -> np.ndarray:
+def example_scores(
+    candidates: np.ndarray, examples: np.ndarray, lexical: np.ndarray | None = None, **options: np.ndarray
+) -> np.ndarray:
     """fit_examples' scores of the candidates themselves."""
     if len(candidates) == 0:
         return np.zeros(0)
@@ -60,23 +61,28 @@ def test_hubness_pushes_down_papers_close_to_everything(vecs: np.ndarray) -> Non
     assert F.hybrid_scores(vecs[0], vecs, lexical, hub, prf_k=0)[second] < plain[second]
 
 
-@pytest.mark.parametrize(("name", "parts"), [
-    ("11. Benchmark and Evaluation > 11.1 LLM", ["Benchmark and Evaluation", "LLM"]),
-    ("Safety > A1. Jailbreak", ["Safety", "Jailbreak"]),
-    ("Reward Design > Dense Rewards", ["Reward Design", "Dense Rewards"]),
-    ("3D & Metaverse", ["3D & Metaverse"]),
-    ("C4 dataset", ["C4 dataset"]),
-])
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("11. Benchmark and Evaluation > 11.1 LLM", ["Benchmark and Evaluation", "LLM"]),
+        ("Safety > A1. Jailbreak", ["Safety", "Jailbreak"]),
+        ("Reward Design > Dense Rewards", ["Reward Design", "Dense Rewards"]),
+        ("3D & Metaverse", ["3D & Metaverse"]),
+        ("C4 dataset", ["C4 dataset"]),
+    ],
+)
 def test_topic_parts_strip_list_numbering_only(name: str, parts: list[str]) -> None:
     assert F.topic_parts(name) == parts
 
 
 def test_topic_texts_and_query_weight_the_leaf() -> None:
     assert F.topic_texts("2. Efficient Attention > 2.1 Sparse Attention") == (
-        "Efficient Attention > Sparse Attention", "Sparse Attention")
+        "Efficient Attention > Sparse Attention",
+        "Sparse Attention",
+    )
     assert F.topic_query("Reward Design > Dense Rewards") == "Dense Rewards Reward Design Dense Rewards"
     v = F.topic_vector(np.array([1.0, 0.0]), np.array([0.0, 1.0]))
-    assert np.allclose(v, [2 ** -0.5, 2 ** -0.5])
+    assert np.allclose(v, [2**-0.5, 2**-0.5])
 
 
 def test_example_scores_rank_neighbours_of_the_examples_first(vecs: np.ndarray) -> None:
@@ -87,7 +93,8 @@ def test_example_scores_rank_neighbours_of_the_examples_first(vecs: np.ndarray) 
     cands = np.vstack([near, vecs[3:]])
     s = example_scores(cands, examples)
     assert set(np.argsort(-s)[:3]) == {0, 1, 2}
-    lexical = np.zeros(len(cands)); lexical[10] = 50.0
+    lexical = np.zeros(len(cands))
+    lexical[10] = 50.0
     assert example_scores(cands, examples, lexical)[10] > s[10]
     assert example_scores(np.zeros((0, 16)), examples).shape == (0,)
 

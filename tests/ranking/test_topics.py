@@ -4,11 +4,11 @@ import json
 from pathlib import Path
 
 import pytest
-from arxiv_server import Reply, fixture
 
-from semdigest.sources.snapshot import embedded_data, snapshot_paper
+from arxiv_server import Reply, fixture
 from semdigest.errors import TopicsError
 from semdigest.ranking.topics import Topic, import_topics, load_topics, save_topics, with_setting
+from semdigest.sources.snapshot import embedded_data, snapshot_paper
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 DAY_PAPERS = [snapshot_paper(json.loads(line)) for line in embedded_data().read_text().splitlines()]
@@ -25,22 +25,40 @@ def test_the_yaml_config_and_the_json_form_import_the_same_topics():
 def test_seed_rules_reproduce_the_published_pages():
     pages = json.loads((FIXTURES / "seed-pages-2025-08-18.json").read_text())
     for topic in import_topics(embedded_data("seed-topics.json")):
-        assert [p.id for p in DAY_PAPERS if topic.seed_selects(p)] == [p.id for p in DAY_PAPERS if p.id in pages[topic.name]]
+        assert [p.id for p in DAY_PAPERS if topic.seed_selects(p)] == [
+            p.id for p in DAY_PAPERS if p.id in pages[topic.name]
+        ]
 
 
 def test_topics_roundtrip_through_toml(tmp_path):
-    topic = Topic(name="Agents", description="LLM agents", keywords=(("agent",), ("tool", "use")), filters=(("survey",),),
-                  categories=("cs.AI",), examples=("2508.13073",), negatives=("2508.11918",), weight=2.0,
-                  threshold=0.95, max_papers=30, whole_words=True)
+    topic = Topic(
+        name="Agents",
+        description="LLM agents",
+        keywords=(("agent",), ("tool", "use")),
+        filters=(("survey",),),
+        categories=("cs.AI",),
+        examples=("2508.13073",),
+        negatives=("2508.11918",),
+        weight=2.0,
+        threshold=0.95,
+        max_papers=30,
+        whole_words=True,
+    )
     save_topics(tmp_path / "topics.toml", [topic])
     assert load_topics(tmp_path / "topics.toml") == [topic]
-    assert 'keywords = [\n    "agent",\n    [\n        "tool",\n        "use",\n    ],\n]' in (tmp_path / "topics.toml").read_text()
+    assert (
+        'keywords = [\n    "agent",\n    [\n        "tool",\n        "use",\n    ],\n]'
+        in (tmp_path / "topics.toml").read_text()
+    )
 
 
 def test_keyword_hits_say_where_they_matched():
     paper = next(p for p in DAY_PAPERS if p.id == "2508.13073")
     topic = Topic(name="t", keywords=(("VLM",), ("taxonomy", "robotic"), ("absent",)))
-    assert [(hit.label, hit.where) for hit in topic.keyword_hits(paper)] == [("VLM", "title"), ("taxonomy+robotic", "abstract")]
+    assert [(hit.label, hit.where) for hit in topic.keyword_hits(paper)] == [
+        ("VLM", "title"),
+        ("taxonomy+robotic", "abstract"),
+    ]
 
 
 def test_settings_are_validated_like_the_file():
@@ -54,7 +72,10 @@ def test_settings_are_validated_like_the_file():
 
 
 def test_topics_commands(home, cli):
-    assert cli("topics", "add", "Agents", "-d", "LLM agents that use tools", "-k", "agent", "-k", "tool+use").exit_code == 0
+    assert (
+        cli("topics", "add", "Agents", "-d", "LLM agents that use tools", "-k", "agent", "-k", "tool+use").exit_code
+        == 0
+    )
     duplicate = cli("topics", "add", "Agents")
     assert duplicate.exit_code == 2 and "exists already" in duplicate.stderr
     assert cli("topics", "set", "Agents", "threshold", "0.95").exit_code == 0
@@ -101,4 +122,7 @@ def test_preview_shows_entering_and_leaving_papers_without_saving(day_home, cli)
     assert any(" + " in line for line in lines)  # VLA papers enter
     assert json.loads(cli("topics", "show", "MLLM", "--json").stdout)["negatives"] == []  # nothing saved
     saved = cli("topics", "preview", "MLLM", "--set", "threshold", "0.999", "--save")
-    assert "saved MLLM" in saved.stdout and json.loads(cli("topics", "show", "MLLM", "--json").stdout)["threshold"] == 0.999
+    assert (
+        "saved MLLM" in saved.stdout
+        and json.loads(cli("topics", "show", "MLLM", "--json").stdout)["threshold"] == 0.999
+    )

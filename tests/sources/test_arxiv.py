@@ -8,14 +8,14 @@ import re
 from collections.abc import Callable
 
 import pytest
-from arxiv_server import RSS, ArxivServer, Reply, fixture, truncated
 
+from arxiv_server import RSS, ArxivServer, Reply, fixture, truncated
 from semdigest import __version__
+from semdigest.errors import ArxivAPIError, ArxivError, ArxivUnavailable, InvalidIdError, MalformedResponse
 from semdigest.sources.arxiv import Client
 from semdigest.sources.arxiv_api import parse_api_feed
 from semdigest.sources.paced import USER_AGENT, _retry_after
 from semdigest.sources.rss import split_creators
-from semdigest.errors import ArxivAPIError, ArxivError, ArxivUnavailable, InvalidIdError, MalformedResponse
 
 API = "/api/query"
 PAGE1 = "api2026_search_all-testing_start0_max10.xml"
@@ -343,7 +343,7 @@ def test_429_waits_for_retry_after(arxiv_server: ArxivServer, make_arxiv_client:
 
 
 def test_retry_after_http_date() -> None:
-    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=10)
 
     assert 8 <= _retry_after(email.utils.format_datetime(soon, usegmt=True)) <= 10
     assert _retry_after("5") == 5.0
@@ -411,8 +411,10 @@ def test_a_refused_connection_fails_at_once() -> None:
     waits: list[str] = []
     with ArxivServer() as server:
         url = server.url(API)  # nothing listens there once the server has stopped
-    with Client(url, delay=0.01, backoff=0.01, max_retries=3, on_wait=waits.append) as client, \
-            pytest.raises(ArxivUnavailable) as raised:
+    with (
+        Client(url, delay=0.01, backoff=0.01, max_retries=3, on_wait=waits.append) as client,
+        pytest.raises(ArxivUnavailable) as raised,
+    ):
         client.lookup(["2104.12255"])
     assert str(raised.value).startswith("cannot reach arXiv at 127.0.0.1 (network error: ConnectError")
     assert waits == []
@@ -420,8 +422,12 @@ def test_a_refused_connection_fails_at_once() -> None:
 
 def test_a_host_that_does_not_resolve_fails_at_once() -> None:
     waits: list[str] = []
-    with Client("http://arxiv.invalid/api/query", delay=0.01, backoff=0.01, max_retries=3, on_wait=waits.append) \
-            as client, pytest.raises(ArxivUnavailable, match="cannot reach arXiv at arxiv.invalid"):
+    with (
+        Client(
+            "http://arxiv.invalid/api/query", delay=0.01, backoff=0.01, max_retries=3, on_wait=waits.append
+        ) as client,
+        pytest.raises(ArxivUnavailable, match=r"cannot reach arXiv at arxiv\.invalid"),
+    ):
         client.lookup(["2104.12255"])
     assert waits == []
 

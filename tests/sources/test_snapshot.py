@@ -40,10 +40,23 @@ def test_ingesting_twice_gives_one_row_per_paper(tmp_path, first_lines):
 
 
 def test_bad_lines_are_reported_with_numbers_and_good_ones_kept(tmp_path):
-    good = {"id": "2508.12079", "title": "0", "abstract": "x", "authors": "A, B and C", "categories": "cs.LG",
-            "update_date": "2025-08-18"}
-    lines = [json.dumps(good), "{not json", json.dumps({**good, "id": "junk"}), "[1, 2]",
-             json.dumps({**good, "id": "2508.12080", "title": None}), "", json.dumps({**good, "id": "2508.12081"})]
+    good = {
+        "id": "2508.12079",
+        "title": "0",
+        "abstract": "x",
+        "authors": "A, B and C",
+        "categories": "cs.LG",
+        "update_date": "2025-08-18",
+    }
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "id": "junk"}),
+        "[1, 2]",
+        json.dumps({**good, "id": "2508.12080", "title": None}),
+        "",
+        json.dumps({**good, "id": "2508.12081"}),
+    ]
     path = tmp_path / "mixed.jsonl"
     path.write_bytes("\n".join(lines).encode() + b"\n\xff\xfe\n")
     with Home.open(tmp_path / "home") as home:
@@ -55,18 +68,32 @@ def test_bad_lines_are_reported_with_numbers_and_good_ones_kept(tmp_path):
 
 
 def test_snapshot_fields():
-    paper = snapshot_paper({
-        "id": "math/0611800", "title": "T", "abstract": "A", "authors": "X. Y, Z. W and Q. R", "categories": "math.CA cs.LG",
-        "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
-                     {"version": "v2", "created": "Tue, 3 Apr 2007 10:00:00 GMT"}],
-        "doi": "10.1/a 10.1/b", "journal-ref": "J. Phys. 1", "comments": "5 pages", "update_date": "2007-04-04"})
+    paper = snapshot_paper(
+        {
+            "id": "math/0611800",
+            "title": "T",
+            "abstract": "A",
+            "authors": "X. Y, Z. W and Q. R",
+            "categories": "math.CA cs.LG",
+            "versions": [
+                {"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+                {"version": "v2", "created": "Tue, 3 Apr 2007 10:00:00 GMT"},
+            ],
+            "doi": "10.1/a 10.1/b",
+            "journal-ref": "J. Phys. 1",
+            "comments": "5 pages",
+            "update_date": "2007-04-04",
+        }
+    )
     assert (paper.id, paper.version, paper.doi, paper.journal_ref) == ("math/0611800", 2, "10.1/a", "J. Phys. 1")
     assert paper.published.startswith("2007-04-02T19:18:42") and paper.updated.startswith("2007-04-03")
     assert paper.authors == ("X. Y", "Z. W", "Q. R") and paper.categories == ("math.CA", "cs.LG")
     assert paper.listed == date(2007, 4, 4)
 
 
-@pytest.mark.parametrize("day", ["/tmp/x", "z/../../x", "not-a-date", "20250818", "2025-02-30", "２０２５-０８-１８", 20250818])
+@pytest.mark.parametrize(
+    "day", ["/tmp/x", "z/../../x", "not-a-date", "20250818", "2025-02-30", "２０２５-０８-１８", 20250818]
+)
 def test_a_listing_day_that_is_not_a_day_makes_the_line_bad(day):
     with pytest.raises(ValueError, match="update_date"):
         snapshot_paper({"id": "2508.12079", "title": "T", "abstract": "A", "update_date": day})
@@ -91,8 +118,9 @@ def test_missing_and_truncated_files_are_clear_errors(tmp_path, first_lines):
 def _rows(db_path: Path) -> list[tuple]:
     db = sqlite3.connect(db_path)
     try:
-        return db.execute("SELECT id, version, title, abstract, authors, categories, listed, hash FROM papers"
-                          " ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT id, version, title, abstract, authors, categories, listed, hash FROM papers ORDER BY id"
+        ).fetchall()
     finally:
         db.close()
 
@@ -112,12 +140,16 @@ def _open_for_writing(fifo: Path, reader: subprocess.Popen):
 
 
 def test_a_killed_ingest_resumes_to_the_same_rows(tmp_path, first_lines):
-    lines = gzip.open(first_lines, "rb").readlines()
+    with gzip.open(first_lines, "rb") as source:
+        lines = source.readlines()
     fifo = tmp_path / "feed.jsonl"
     os.mkfifo(fifo)
     home = tmp_path / "killed"
-    run = subprocess.Popen([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(fifo)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(fifo)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     with _open_for_writing(fifo, run) as feed:
         feed.writelines(lines[:2500])  # two batches commit, the third waits for more input...
         feed.flush()
@@ -128,11 +160,17 @@ def test_a_killed_ingest_resumes_to_the_same_rows(tmp_path, first_lines):
         run.send_signal(signal.SIGKILL)  # ...and the run dies mid-batch
         run.wait()
     assert len(_rows(home / "semdigest.db")) == 2000
-    resumed = subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(first_lines)],
-                             capture_output=True, text=True)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "semdigest", "--home", str(home), "ingest", str(first_lines)],
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stderr
     clean = tmp_path / "clean"
-    subprocess.run([sys.executable, "-m", "semdigest", "--home", str(clean), "ingest", str(first_lines)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "semdigest", "--home", str(clean), "ingest", str(first_lines)],
+        check=True,
+        capture_output=True,
+    )
     assert _rows(home / "semdigest.db") == _rows(clean / "semdigest.db")
     assert len(_rows(clean / "semdigest.db")) == FIRST

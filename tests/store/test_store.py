@@ -12,9 +12,18 @@ from semdigest.lock import writer_lock
 from semdigest.paper import Paper
 from semdigest.store import MIGRATIONS, Store, merge
 
-PAPER = Paper(id="2508.11737", title="A  title\n spanning lines", abstract="  An abstract.", authors=("A. Author",),
-              categories=("cs.CL", "cs.AI"), version=1, published="2025-08-15T10:00:00Z",
-              updated="2025-08-15T10:00:00Z", listed=date(2025, 8, 18), announce_type="new")
+PAPER = Paper(
+    id="2508.11737",
+    title="A  title\n spanning lines",
+    abstract="  An abstract.",
+    authors=("A. Author",),
+    categories=("cs.CL", "cs.AI"),
+    version=1,
+    published="2025-08-15T10:00:00Z",
+    updated="2025-08-15T10:00:00Z",
+    listed=date(2025, 8, 18),
+    announce_type="new",
+)
 
 
 @pytest.fixture
@@ -39,8 +48,14 @@ def test_reingesting_never_duplicates(store):
 
 
 def test_newer_version_wins_and_older_is_ignored(store):
-    v2 = replace(PAPER, version=2, abstract="Revised abstract.", updated="2025-09-01T00:00:00Z",
-                 listed=date(2025, 9, 2), announce_type="replace")
+    v2 = replace(
+        PAPER,
+        version=2,
+        abstract="Revised abstract.",
+        updated="2025-09-01T00:00:00Z",
+        listed=date(2025, 9, 2),
+        announce_type="replace",
+    )
     store.upsert([PAPER, v2])
     assert store.get(PAPER.id).abstract == "Revised abstract."
     assert store.upsert([PAPER]).updated == 0  # v1 arriving late does not overwrite v2
@@ -98,17 +113,26 @@ def test_second_writer_waits_for_the_first(tmp_path):
     lock = tmp_path / "lock"
     with writer_lock(lock):
         waiter = subprocess.Popen(
-            [sys.executable, "-c", "import sys, pathlib; from semdigest.lock import writer_lock\n"
-             "with writer_lock(pathlib.Path(sys.argv[1]), on_wait=print): print('got it')", str(lock)],
-            stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                "import sys, pathlib; from semdigest.lock import writer_lock\n"
+                "with writer_lock(pathlib.Path(sys.argv[1]), on_wait=print): print('got it')",
+                str(lock),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.0)
         assert waiter.poll() is None  # still waiting while we hold the lock
     out, _ = waiter.communicate(timeout=30)
     assert "waiting for another semdigest process" in out and out.strip().endswith("got it")
-    with pytest.raises(StoreError, match="in use by another semdigest process"):
-        with writer_lock(lock):
-            with writer_lock(lock, wait=0.3, on_wait=messages.append):
-                pass
+    with (
+        pytest.raises(StoreError, match="in use by another semdigest process"),
+        writer_lock(lock),
+        writer_lock(lock, wait=0.3, on_wait=messages.append),
+    ):
+        pass
     assert messages and "pid" in messages[0]
 
 
@@ -118,10 +142,9 @@ def test_transactions_nest(store):
         store.upsert([PAPER])
         store.upsert([replace(PAPER, id="2508.00001")])
     assert store.count() == 2
-    with pytest.raises(KeyError):
-        with store.transaction():
-            store.upsert([replace(PAPER, id="2508.00002")])
-            raise KeyError("a failure after the inner transaction committed its savepoint")
+    with pytest.raises(KeyError), store.transaction():
+        store.upsert([replace(PAPER, id="2508.00002")])
+        raise KeyError("a failure after the inner transaction committed its savepoint")
     assert store.count() == 2
     with store.transaction():
         with pytest.raises(AttributeError):

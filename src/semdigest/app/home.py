@@ -22,8 +22,8 @@ import numpy as np
 from ..config import Settings, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
-from ..errors import IndexProblem, UnknownPaper, UsageError
-from ..indexes.directory import Indexes, IndexDir
+from ..errors import IndexProblem, OutputError, UnknownPaper, UsageError
+from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
 from ..lock import writer_lock
 from ..output.write import FEED_ENTRIES, FeedEntry, render_digest, write_files
@@ -31,13 +31,12 @@ from ..paper import Paper
 from ..ranking.digest import build_digest, choose_period, period_papers, pool_of
 from ..ranking.rank import Explanation, Pool, RankedPaper, compare, explain, rank_topic
 from ..ranking.search import Filters, Searcher
-from ..ranking.topics import Topic, TopicChange, find_topic, load_topics, replace_topic, save_topics
+from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save_topics
 from ..sources.ids import parse_id
 from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
 from ..store import Stats, Store, UpsertCounts
 from .events import Events
-from .reports import (DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult,
-                      Similar)
+from .reports import DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult, Similar
 from .topics import TopicsFile
 
 if TYPE_CHECKING:
@@ -56,8 +55,12 @@ class ListRanker:
         """The list's papers but `exclude`, best first, scored among themselves."""
         base = self.pool
         keep = np.array([paper.id not in exclude for paper in base.papers], dtype=bool)
-        pool = replace(base, papers=[p for p, k in zip(base.papers, keep, strict=True) if k], keys=base.keys[keep],
-                       vectors=base.vectors[keep])
+        pool = replace(
+            base,
+            papers=[p for p, k in zip(base.papers, keep, strict=True) if k],
+            keys=base.keys[keep],
+            vectors=base.vectors[keep],
+        )
         return rank_topic(topic, pool, include_all=True)
 
 
@@ -71,12 +74,23 @@ class Home:
         self._store: Store | None = None
         self._opened: Indexes | None = None
         self._lock_depth = 0
-        self._model = LazyEmbedder(settings.model, models_dir=settings.models_dir, cache_dir=self.layout.cache,
-                                   fast=settings.fast, on_load=self.events.say)
+        self._model = LazyEmbedder(
+            settings.model,
+            models_dir=settings.models_dir,
+            cache_dir=self.layout.cache,
+            fast=settings.fast,
+            on_load=self.events.say,
+        )
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, model: str | None = None, events: Events | None = None,
-             env: Mapping[str, str] = os.environ) -> Home:
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        model: str | None = None,
+        events: Events | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> Home:
         """The data directory `path` (else $SEMDIGEST_HOME, else ./.semdigest) with its config.toml;
         `model` overrides the configured embedding model."""
         settings = load_settings(path, env)
@@ -183,12 +197,13 @@ class Home:
         """`title + " " + abstract` of every stored paper, streamed in key order."""
         keys = self.store.keys_matching(None, None, ()).tolist()
         for start in range(0, len(keys), BATCH):
-            yield from self.store.texts(keys[start:start + BATCH])
+            yield from self.store.texts(keys[start : start + BATCH])
 
     # --- similar papers ------------------------------------------------------------------------------------
 
-    def similar(self, ids: Sequence[str] = (), *, text: str | None = None, n: int = 10,
-                filters: Filters | None = None) -> list[Similar]:
+    def similar(
+        self, ids: Sequence[str] = (), *, text: str | None = None, n: int = 10, filters: Filters | None = None
+    ) -> list[Similar]:
         """For each paper (fetched from arXiv, embedded and indexed when the store lacks it) and for `text`,
         the `n` most similar stored papers, restricted by `filters` (days, categories, a reading list)."""
         wanted = list(dict.fromkeys(parse_id(raw).id for raw in ids))  # malformed ids fail before anything else
@@ -198,9 +213,10 @@ class Home:
             raise UsageError("the text to search for is empty")
         filters = self._canonical(filters)
         searcher, queries = self._queries(wanted)
-        results = [Similar(paper.id, paper, searcher.similar(vector, paper.text, n=n, exclude=(key,),
-                                                             filters=filters))
-                   for key, paper, vector in queries]
+        results = [
+            Similar(paper.id, paper, searcher.similar(vector, paper.text, n=n, exclude=(key,), filters=filters))
+            for key, paper, vector in queries
+        ]
         if text is not None:
             vector = embed_texts(self.store, searcher.model, [text], self._model)[0]
             results.append(Similar(text, None, searcher.similar(vector, text, n=n, filters=filters)))
@@ -223,7 +239,13 @@ class Home:
             searcher = self._searcher()
             found = self.store.get_keyed(wanted)
             vectors = {paper_id: searcher.vector_of(found[paper_id][0]) for paper_id in wanted}
-        return searcher, [(found[paper_id][0], found[paper_id][1], vectors[paper_id]) for paper_id in wanted]
+        queries = []
+        for paper_id in wanted:
+            vector = vectors[paper_id]
+            if vector is None:  # stored and embedded just now, so only a concurrent change explains it
+                raise IndexProblem(f"{paper_id} is not indexed: run semdigest index")
+            queries.append((found[paper_id][0], found[paper_id][1], vector))
+        return searcher, queries
 
     @staticmethod
     def _canonical(filters: Filters | None) -> Filters | None:
@@ -237,32 +259,43 @@ class Home:
         """The topics file (default `<home>/topics.toml`): read it, and edit it under the writer lock."""
         return TopicsFile(self, path or self.layout.topics)
 
-    def digest(self, *, day: date | None = None, first: date | None = None, last: date | None = None,
-               topics: Path | None = None, out: Path | None = None, include_all: bool = False,
-               show_seen: bool = False) -> DigestResult:
+    def digest(
+        self,
+        *,
+        day: date | None = None,
+        first: date | None = None,
+        last: date | None = None,
+        topics: Path | None = None,
+        out: Path | None = None,
+        include_all: bool = False,
+        show_seen: bool = False,
+    ) -> DigestResult:
         """Rank the day's (or period's; default: the latest listing day's) papers for every topic, write the
         pages, feeds and digest.json under `out` (default `<home>/digests`) and remember what they showed:
         one unit, so nothing is remembered unless everything was written. `include_all` ranks every paper
         and writes and remembers nothing (a look at the whole ranking, not a digest to publish)."""
+        folder = out or self.layout.digests
+        if folder.exists() and not folder.is_dir():  # before the ranking's seconds are spent
+            raise OutputError(f"cannot write the digest to {folder}: not a folder")
         with self._writing():
-            chosen = self.topics(topics).list()
+            chosen = self.topics(topics).all()
             start, end = choose_period(self.store.listing_days(), day, first, last)
             pool = self._pool(period_papers(self.store, start, end), chosen)
-            result = build_digest(self.store, chosen, pool, start, end, show_seen=show_seen,
-                                  include_all=include_all)
+            result = build_digest(self.store, chosen, pool, start, end, show_seen=show_seen, include_all=include_all)
             if include_all:
                 return DigestResult(result)
-            folder = out or self.layout.digests
             with self.store.transaction():  # rolled back if any file cannot be written
                 for item in result.topics:
-                    fresh = [(ranked.paper.id, ranked.score, ranked.reason) for ranked in item.papers
-                             if not ranked.seen_on]
+                    fresh = [
+                        (ranked.paper.id, ranked.score, ranked.reason) for ranked in item.papers if not ranked.seen_on
+                    ]
                     self.store.record_shown(item.topic.name, result.first, fresh)
                 write_files(render_digest(result, folder, self._feeds(chosen)))
             return DigestResult(result, folder / result.label / "README.md")
 
-    def run(self, categories: Sequence[str] | None = None, *, topics: Path | None = None,
-            out: Path | None = None) -> RunResult:
+    def run(
+        self, categories: Sequence[str] | None = None, *, topics: Path | None = None, out: Path | None = None
+    ) -> RunResult:
         """The daily job, under one lock: fetch today's listing, embed and index it, write the digest."""
         with self._writing():
             fetched = self.fetch(categories)
@@ -281,22 +314,30 @@ class Home:
             day = None if file else date(2025, 8, 18)
             return DemoResult(ingested, imported, self.digest(day=day))
 
-    def explain(self, topic: str, paper_id: str, *, day: date | None = None,
-                topics: Path | None = None) -> tuple[date, Explanation]:
+    def explain(
+        self, topic: str, paper_id: str, *, day: date | None = None, topics: Path | None = None
+    ) -> tuple[date, Explanation]:
         """Why a paper of the day got its score in a topic, and whether the digest shows it."""
-        chosen = find_topic(self.topics(topics).list(), topic)
+        chosen = find_topic(self.topics(topics).all(), topic)
         canonical = parse_id(paper_id).id
         with self._writing():
             start, _ = choose_period(self.store.listing_days(), day, None, None)
             pool = self._pool(period_papers(self.store, start, start), [chosen])
             return start, explain(chosen, pool, canonical, seen=self.store.seen_before(chosen.name, start))
 
-    def preview(self, topic: str, change: TopicChange, *, day: date | None = None, topics: Path | None = None,
-                save: bool = False) -> Preview:
+    def preview(
+        self,
+        topic: str,
+        change: TopicChange,
+        *,
+        day: date | None = None,
+        topics: Path | None = None,
+        save: bool = False,
+    ) -> Preview:
         """A topic's digest of the day before and after `change`, side by side; `save` then saves the change."""
         path = topics or self.layout.topics
         with self._writing():
-            before = find_topic(self.topics(path).list(), topic)
+            before = find_topic(self.topics(path).all(), topic)
             after = change.apply(before)
             self._ensure_stored([parse_id(raw).id for raw in (*change.liked, *change.unliked)])
             start, _ = choose_period(self.store.listing_days(), day, None, None)
@@ -305,7 +346,7 @@ class Home:
             old, new = rank_topic(before, pool, seen=seen), rank_topic(after, pool, seen=seen)
             saved = None
             if save:
-                current = self.topics(path).list()  # under the lock: no edit in between is lost
+                current = self.topics(path).all()  # under the lock: no edit in between is lost
                 save_topics(path, replace_topic(current, change.apply(find_topic(current, topic))))
                 saved = path
         return Preview(topic, start, old, new, compare(old, new), saved)
@@ -341,11 +382,13 @@ class Home:
 
         s = self.settings
         # retries back off from the politeness delay itself: 3 s, 6 s, 12 s ... against arXiv
-        return Client(s.api_url, s.rss_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries,
-                      on_wait=self.events.say)
+        return Client(
+            s.api_url, s.rss_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries, on_wait=self.events.say
+        )
 
-    def _store_papers(self, papers: Iterator[Paper] | Sequence[Paper],
-                      progress: Callable[[int], None] | None = None) -> UpsertCounts:
+    def _store_papers(
+        self, papers: Iterator[Paper] | Sequence[Paper], progress: Callable[[int], None] | None = None
+    ) -> UpsertCounts:
         """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes."""
         counts = UpsertCounts()
         iterator = iter(papers)
@@ -376,8 +419,13 @@ class Home:
             self._model.embedder  # noqa: B018 - load (or build) the model first, so the rate counts papers only
             meters.append(self.events.meter("embedding", count))
 
-        embedded = embed_missing(self.store, self._model, paper_ids=paper_ids, on_start=start,
-                                 progress=lambda count: meters[0].advance(count))
+        embedded = embed_missing(
+            self.store,
+            self._model,
+            paper_ids=paper_ids,
+            on_start=start,
+            progress=lambda count: meters[0].advance(count),
+        )
         for meter in meters:
             meter.finish()
         report = self.indexes.refresh(self.store, self._model.model_id, rebuild=rebuild, on_problem=self.events.say)
@@ -407,7 +455,7 @@ class Home:
         for topic in topics:
             history = self.store.shown_history(topic.name, FEED_ENTRIES)
             papers = self.store.get_many([paper_id for paper_id, *_ in history])
-            feeds[topic.name] = [(papers[pid], day, score, reason) for pid, day, score, reason in history
-                                 if pid in papers]
+            feeds[topic.name] = [
+                (papers[pid], day, score, reason) for pid, day, score, reason in history if pid in papers
+            ]
         return feeds
-

@@ -9,8 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import TopicsError
-from ..ranking.topics import (Topic, find_topic, import_topics, load_topics, replace_topic, save_topics,
-                              with_examples, with_setting)
+from ..ranking.topics import (
+    Topic,
+    find_topic,
+    import_topics,
+    load_topics,
+    replace_topic,
+    save_topics,
+    with_examples,
+    with_setting,
+)
 from ..sources.ids import parse_id
 
 if TYPE_CHECKING:
@@ -23,11 +31,11 @@ class TopicsFile:
     def __init__(self, home: Home, path: Path) -> None:
         self.home, self.path = home, path
 
-    def list(self) -> list[Topic]:
+    def all(self) -> list[Topic]:
         return load_topics(self.path)
 
     def get(self, name: str) -> Topic:
-        return find_topic(self.list(), name)
+        return find_topic(self.all(), name)
 
     def add(self, topic: Topic) -> Topic:
         """A new topic; a name that exists already is an error."""
@@ -36,8 +44,10 @@ class TopicsFile:
 
         def add(current: list[Topic]) -> tuple[list[Topic], Topic]:
             if any(known.name == topic.name for known in current):
-                raise TopicsError(f"a topic named {topic.name!r} exists already"
-                                  f" (change it with: semdigest topics set {topic.name} ...)")
+                raise TopicsError(
+                    f"a topic named {topic.name!r} exists already"
+                    f" (change it with: semdigest topics set {topic.name} ...)"
+                )
             return [*current, topic], topic
 
         return self._edit(add, missing_ok=True)
@@ -68,8 +78,9 @@ class TopicsFile:
         def merge(current: list[Topic]) -> tuple[list[Topic], list[Topic]]:
             for topic in incoming:
                 known = next((t for t in current if t.name == topic.name), None)
-                current = replace_topic(current, replace(known, keywords=topic.keywords, filters=topic.filters)
-                                        if known else topic)
+                current = replace_topic(
+                    current, replace(known, keywords=topic.keywords, filters=topic.filters) if known else topic
+                )
             return current, incoming
 
         return self._edit(merge, missing_ok=True)
@@ -91,7 +102,7 @@ class TopicsFile:
     def _edit(self, edit: Callable[[list[Topic]], tuple[list[Topic], R]], *, missing_ok: bool = False) -> R:
         """Read the file, edit, save: all under the writer lock."""
         with self.home._writing():
-            current = [] if missing_ok and not self.path.exists() else self.list()
+            current = [] if missing_ok and not self.path.exists() else self.all()
             topics, result = edit(current)
             save_topics(self.path, topics)
             return result

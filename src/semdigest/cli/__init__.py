@@ -31,7 +31,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(path_type=Path), help="Data directory (default: $SEMDIGEST_HOME or ./.semdigest).")
+@click.option(
+    "--home", type=click.Path(path_type=Path), help="Data directory (default: $SEMDIGEST_HOME or ./.semdigest)."
+)
 @click.option("--model", help="Embedding model: all-MiniLM-L6-v2 (default), a folder under models/, or a path.")
 @click.version_option(__version__, prog_name="semdigest")
 @click.pass_context

@@ -46,7 +46,9 @@ class TerminalMeter:
     def _show(self, prefix: str, suffix: str) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         of = f"/{self.total}" if self.total else ""
-        click.echo(f"{prefix}{self.label}: {self.done}{of} {self.unit} ({self.done / elapsed:.0f}/s)", err=True, nl=False)
+        click.echo(
+            f"{prefix}{self.label}: {self.done}{of} {self.unit} ({self.done / elapsed:.0f}/s)", err=True, nl=False
+        )
         click.echo(suffix, err=True, nl=False)
 
 
@@ -70,6 +72,7 @@ def home_of(ctx: click.Context) -> Home:
 
 def with_home(command: F) -> F:
     """Pass the invocation's Home as the command's first argument (put it right above the function)."""
+
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return command(home_of(click.get_current_context()), *args, **kwargs)
@@ -86,13 +89,15 @@ def json_option(help: str = "Print JSON.") -> Callable[[F], F]:
 
 
 def topics_option(command: F) -> F:
-    return click.option("--topics", "topics_file", type=click.Path(path_type=Path),
-                        help="Topics file (default: <home>/topics.toml).")(command)
+    return click.option(
+        "--topics", "topics_file", type=click.Path(path_type=Path), help="Topics file (default: <home>/topics.toml)."
+    )(command)
 
 
 def out_option(command: F) -> F:
-    return click.option("--out", type=click.Path(path_type=Path),
-                        help="Output folder (default: <home>/digests).")(command)
+    return click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: <home>/digests).")(
+        command
+    )
 
 
 def categories_option(help: str) -> Callable[[F], F]:

@@ -59,8 +59,10 @@ def ingest(home: Home, file: Path) -> None:
     """
     report = home.ingest(file)
     counts = report.counts
-    click.echo(f"{report.lines} lines: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
-               f"{len(report.bad)} bad")
+    click.echo(
+        f"{report.lines} lines: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{len(report.bad)} bad"
+    )
     for bad in report.bad[:20]:
         say(f"  line {bad.line}: {bad.reason}")
     if len(report.bad) > 20:
@@ -84,14 +86,23 @@ def show(home: Home, paper_id: str, as_json: bool) -> None:
 
 def _paper_text(paper: Paper) -> str:
     version = f"v{paper.version}" if paper.version else ""
-    lines = [f"{paper.title}", f"arXiv:{paper.id}{version}  {' '.join(paper.categories)}  {paper.url}",
-             ", ".join(paper.authors)]
+    lines = [
+        f"{paper.title}",
+        f"arXiv:{paper.id}{version}  {' '.join(paper.categories)}  {paper.url}",
+        ", ".join(paper.authors),
+    ]
     listed = paper.listed.isoformat() if paper.listed else None
-    dates = [f"{label} {value[:10]}" for label, value in
-             (("published", paper.published), ("updated", paper.updated), ("listed", listed)) if value]
+    dates = [
+        f"{label} {value[:10]}"
+        for label, value in (("published", paper.published), ("updated", paper.updated), ("listed", listed))
+        if value
+    ]
     lines.append(" · ".join(dates + ([paper.announce_type] if paper.announce_type else [])))
-    lines += [f"{label}: {value}" for label, value in
-              (("comment", paper.comment), ("journal", paper.journal_ref), ("doi", paper.doi)) if value]
+    lines += [
+        f"{label}: {value}"
+        for label, value in (("comment", paper.comment), ("journal", paper.journal_ref), ("doi", paper.doi))
+        if value
+    ]
     return "\n".join(lines + ["", click.wrap_text(paper.abstract, 100)])
 
 

@@ -13,8 +13,7 @@ from ..app.reports import DigestResult, Similar
 from ..output.json import digest_json, first_released, hit_json
 from ..ranking.search import Filters
 from ..sources.ids import read_id_list
-from .common import (DAY, categories_option, date_option, day_of, json_option, out_option, say, topics_option,
-                     with_home)
+from .common import DAY, categories_option, date_option, day_of, json_option, out_option, say, topics_option, with_home
 
 
 @click.command()
@@ -27,8 +26,17 @@ from .common import (DAY, categories_option, date_option, day_of, json_option, o
 @click.option("--among", type=click.Path(path_type=Path), help="Only among the papers of this file (ids one per line).")
 @json_option("One JSON object per query.")
 @with_home
-def similar(home: Home, ids: tuple[str, ...], text: str | None, count: int, since: datetime | None,
-            until: datetime | None, categories: tuple[str, ...], among: Path | None, as_json: bool) -> None:
+def similar(
+    home: Home,
+    ids: tuple[str, ...],
+    text: str | None,
+    count: int,
+    since: datetime | None,
+    until: datetime | None,
+    categories: tuple[str, ...],
+    among: Path | None,
+    as_json: bool,
+) -> None:
     """Papers most similar to arXiv IDs (fetched from arXiv if new) or to --text.
 
     \b
@@ -45,8 +53,9 @@ def similar(home: Home, ids: tuple[str, ...], text: str | None, count: int, sinc
 
 def _print_hits(result: Similar, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"query": result.query, "results": [hit_json(hit) for hit in result.hits]},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps({"query": result.query, "results": [hit_json(hit) for hit in result.hits]}, ensure_ascii=False)
+        )
         return
     click.echo(f"{result.query}  {result.paper.title}" if result.paper else f"like: {result.query}")
     for rank, hit in enumerate(result.hits, start=1):
@@ -61,13 +70,26 @@ def _print_hits(result: Similar, as_json: bool) -> None:
 @click.option("--to", "last", type=DAY, help="Last day of a period (default: the latest day).")
 @topics_option
 @out_option
-@click.option("--all", "include_all", is_flag=True,
-              help="Every paper of the period, ranked (no threshold, no cap); writes and remembers nothing.")
+@click.option(
+    "--all",
+    "include_all",
+    is_flag=True,
+    help="Every paper of the period, ranked (no threshold, no cap); writes and remembers nothing.",
+)
 @click.option("--show-seen", is_flag=True, help="Keep papers earlier digests showed, marked as seen.")
 @json_option("Print the ranked lists as one JSON object.")
 @with_home
-def digest(home: Home, day: datetime | None, first: datetime | None, last: datetime | None,
-           topics_file: Path | None, out: Path | None, include_all: bool, show_seen: bool, as_json: bool) -> None:
+def digest(
+    home: Home,
+    day: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    topics_file: Path | None,
+    out: Path | None,
+    include_all: bool,
+    show_seen: bool,
+    as_json: bool,
+) -> None:
     """Rank the period's papers for every topic and write the Markdown digest.
 
     \b
@@ -77,8 +99,15 @@ def digest(home: Home, day: datetime | None, first: datetime | None, last: datet
       semdigest digest --from 2025-08-18 --to 2025-08-22
       semdigest digest --all --json | jq '.topics[0].papers[:3]'
     """
-    result = home.digest(day=day_of(day), first=day_of(first), last=day_of(last), topics=topics_file, out=out,
-                         include_all=include_all, show_seen=show_seen)
+    result = home.digest(
+        day=day_of(day),
+        first=day_of(first),
+        last=day_of(last),
+        topics=topics_file,
+        out=out,
+        include_all=include_all,
+        show_seen=show_seen,
+    )
     if as_json:
         click.echo(json.dumps(digest_json(result.digest), ensure_ascii=False, indent=1))
     else:
@@ -127,8 +156,10 @@ def demo(home: Home, file: Path | None) -> None:
     keyword digest's topics imported when there is no topics file yet."""
     result = home.demo(file)
     counts = result.ingested.counts
-    click.echo(f"{result.ingested.lines} lines: {counts.new} new, {counts.updated} updated, "
-               f"{counts.unchanged} unchanged, {len(result.ingested.bad)} bad")
+    click.echo(
+        f"{result.ingested.lines} lines: {counts.new} new, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged, {len(result.ingested.bad)} bad"
+    )
     if result.imported:
         say(f"topics: imported the keyword digest's {len(result.imported)} topics into {home.layout.topics}")
     print_summary(result.digest)

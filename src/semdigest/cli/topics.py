@@ -14,7 +14,6 @@ from ..ranking.rank import Move
 from ..ranking.topics import SETTABLE, Topic, TopicChange, parse_keyword
 from .common import date_option, day_of, home_of, json_option, topics_option
 
-
 pass_topics = click.make_pass_decorator(TopicsFile)
 
 
@@ -38,7 +37,7 @@ def topics(ctx: click.Context, topics_file: Path | None) -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @pass_topics
 def import_(file: TopicsFile, source: Path) -> None:
-    """Import the keyword digest's config.yml or seed-topics.json (keywords and filters of known topics are replaced)."""
+    """Import the keyword digest's config.yml or seed-topics.json (replaces known topics' keywords and filters)."""
     incoming = file.import_from(source)
     click.echo(f"imported {len(incoming)} topics into {file.path}: {', '.join(t.name for t in incoming)}")
 
@@ -51,11 +50,24 @@ def import_(file: TopicsFile, source: Path) -> None:
 @click.option("--category", "-c", "categories", multiple=True, help="Only papers in this category (repeatable).")
 @click.option("--whole-words", is_flag=True, help="Keywords match whole words only (r1 no longer matches PXR150).")
 @pass_topics
-def add(file: TopicsFile, name: str, description: str, keywords: tuple[str, ...], filters: tuple[str, ...],
-        categories: tuple[str, ...], whole_words: bool) -> None:
+def add(
+    file: TopicsFile,
+    name: str,
+    description: str,
+    keywords: tuple[str, ...],
+    filters: tuple[str, ...],
+    categories: tuple[str, ...],
+    whole_words: bool,
+) -> None:
     """Add a topic."""
-    topic = Topic(name=name.strip(), description=description.strip(), keywords=tuple(map(parse_keyword, keywords)),
-                  filters=tuple(map(parse_keyword, filters)), categories=categories, whole_words=whole_words)
+    topic = Topic(
+        name=name.strip(),
+        description=description.strip(),
+        keywords=tuple(map(parse_keyword, keywords)),
+        filters=tuple(map(parse_keyword, filters)),
+        categories=categories,
+        whole_words=whole_words,
+    )
     file.add(topic)
     click.echo(f"added {topic.name} to {file.path}")
 
@@ -65,13 +77,15 @@ def add(file: TopicsFile, name: str, description: str, keywords: tuple[str, ...]
 @pass_topics
 def list_(file: TopicsFile, as_json: bool) -> None:
     """List the topics."""
-    current = file.list()
+    current = file.all()
     if as_json:
         click.echo(json.dumps([topic_json(topic) for topic in current], indent=1, ensure_ascii=False))
         return
     for topic in current:
-        click.echo(f"{topic.name:<24} {len(topic.keywords):3d} keywords  {len(topic.examples):2d} examples  "
-                   f"threshold {topic.threshold}  {topic.description[:60]}")
+        click.echo(
+            f"{topic.name:<24} {len(topic.keywords):3d} keywords  {len(topic.examples):2d} examples  "
+            f"threshold {topic.threshold}  {topic.description[:60]}"
+        )
 
 
 @topics.command()
@@ -146,8 +160,10 @@ def explain_(file: TopicsFile, name: str, paper_id: str, day: datetime | None) -
         click.echo(f"  filters matched:  {', '.join(why.filters_hit)}")
     click.echo(f"  cosine to the topic: {why.cosine:.3f}   BM25 of its words: {why.bm25:.2f}")
     if why.ranked:
-        click.echo(f"  score {why.ranked.score:.3f} (more relevant than {why.ranked.score:.1%} of the store),"
-                   f" rank {why.rank} of {why.eligible} papers that day")
+        click.echo(
+            f"  score {why.ranked.score:.3f} (more relevant than {why.ranked.score:.1%} of the store),"
+            f" rank {why.rank} of {why.eligible} papers that day"
+        )
         if why.ranked.nearest_example:
             example, cosine = why.ranked.nearest_example
             click.echo(f"  nearest example paper: {example} (cosine {cosine:.3f})")
@@ -164,9 +180,18 @@ def explain_(file: TopicsFile, name: str, paper_id: str, day: datetime | None) -
 @click.option("--all", "show_all", is_flag=True, help="List unchanged papers too.")
 @click.option("--save", is_flag=True, help="Save the change after showing it.")
 @pass_topics
-def preview(file: TopicsFile, name: str, day: datetime | None, settings_: tuple[tuple[str, str], ...],
-            liked: tuple[str, ...], unliked: tuple[str, ...], add_keywords: tuple[str, ...],
-            add_filters: tuple[str, ...], show_all: bool, save: bool) -> None:
+def preview(
+    file: TopicsFile,
+    name: str,
+    day: datetime | None,
+    settings_: tuple[tuple[str, str], ...],
+    liked: tuple[str, ...],
+    unliked: tuple[str, ...],
+    add_keywords: tuple[str, ...],
+    add_filters: tuple[str, ...],
+    show_all: bool,
+    save: bool,
+) -> None:
     """What a change does to a topic's digest, side by side with the current version.
 
     \b
@@ -175,13 +200,17 @@ def preview(file: TopicsFile, name: str, day: datetime | None, settings_: tuple[
     """
     change = TopicChange(settings_, liked, unliked, add_keywords, add_filters)
     result = file.home.preview(name, change, day=day_of(day), topics=file.path, save=save)
-    click.echo(f"{name} on {result.day}: {len(result.before)} -> {len(result.after)} papers ({result.count('enters')}"
-               f" enter, {result.count('leaves')} leave, {result.count('moves')} move)")
+    click.echo(
+        f"{name} on {result.day}: {len(result.before)} -> {len(result.after)} papers ({result.count('enters')}"
+        f" enter, {result.count('leaves')} leave, {result.count('moves')} move)"
+    )
     click.echo("  now   new  score   paper")
     for move in result.moves:
         if show_all or move.kind != "stays":
-            click.echo(f"  {_place(move.before)} {_place(move.after)}  {move.score:.3f}  {_mark(move)} "
-                       f"{move.paper.id:<11} {move.paper.title[:80]}")
+            click.echo(
+                f"  {_place(move.before)} {_place(move.after)}  {move.score:.3f}  {_mark(move)} "
+                f"{move.paper.id:<11} {move.paper.title[:80]}"
+            )
     if result.saved:
         click.echo(f"saved {name} to {result.saved}")
 

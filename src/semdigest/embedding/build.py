@@ -27,9 +27,18 @@ log = logging.getLogger(__name__)
 
 SMOOTH_ALPHA = 0.7  # of 0.3-1.0; 400 papers: min cosine 0.9992, top-10 agreement 0.968 (unsmoothed 0.9967, 0.939)
 # Topic-like short texts are embedded too: half calibrate the smoothing, half verify (with real papers).
-PROBE_QUERIES = ("large language models", "LLM", "graph neural networks", "GNN", "reinforcement learning for robotics",
-                 "diffusion models for image generation", "dark matter halo", "quantum error correction",
-                 "Vision-Language Models", "speech recognition")
+PROBE_QUERIES = (
+    "large language models",
+    "LLM",
+    "graph neural networks",
+    "GNN",
+    "reinforcement learning for robotics",
+    "diffusion models for image generation",
+    "dark matter halo",
+    "quantum error correction",
+    "Vision-Language Models",
+    "speech recognition",
+)
 
 
 def build(folder: Path, artefact: Path, model_id: str) -> dict[str, Any]:
@@ -43,15 +52,23 @@ def build(folder: Path, artefact: Path, model_id: str) -> dict[str, Any]:
     artefact.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         atomic_write_bytes(artefact / name, data)
-    meta = {"dim": dimension_of(reference), "lower": bool(getattr(reference[0], "do_lower_case", False)),
-            "recipe": RECIPE, "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+    meta: dict[str, Any] = {
+        "dim": dimension_of(reference),
+        "lower": bool(getattr(reference[0], "do_lower_case", False)),
+        "recipe": RECIPE,
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
     fast = OnnxEmbedder(artefact, meta, model_id).encode(check)
     exact = reference.encode(check, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     meta["min_cosine"] = float((fast * exact).sum(axis=1).min())
     meta["ok"] = meta["min_cosine"] >= MIN_COSINE
     atomic_write_bytes(artefact / "meta.json", json.dumps(meta, indent=1).encode())
-    log.info("fast embedding model for %s: min cosine to fp32 %.4f over %d probe texts", model_id,
-             meta["min_cosine"], len(check))
+    log.info(
+        "fast embedding model for %s: min cosine to fp32 %.4f over %d probe texts",
+        model_id,
+        meta["min_cosine"],
+        len(check),
+    )
     return meta
 
 
@@ -73,7 +90,8 @@ def check_supported(folder: Path) -> None:
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     pooling = next((m["path"] for m in modules if m["type"].endswith("Pooling")), None)
     mean = pooling is not None and json.loads((folder / pooling / "config.json").read_text()).get(
-        "pooling_mode_mean_tokens", False)
+        "pooling_mode_mean_tokens", False
+    )
     if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) or not mean:
         raise FastPathUnavailable(f"only Transformer + mean Pooling (+ Normalize) is converted, not {kinds}")
 
@@ -119,12 +137,23 @@ def _export(folder: Path, path: Path) -> None:
     ids = torch.full((2, 16), 1000, dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
     mask[1, 10:] = 0
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "sentence_embedding": {0: "batch"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "tokens"},
+        "attention_mask": {0: "batch", 1: "tokens"},
+        "sentence_embedding": {0: "batch"},
+    }
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings and the TorchScript-exporter deprecation notice
-        torch.onnx.export(MeanPooled().eval(), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["sentence_embedding"], dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            MeanPooled().eval(),
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def _fuse(path: Path, folder: Path) -> Any:
@@ -133,8 +162,12 @@ def _fuse(path: Path, folder: Path) -> Any:
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((folder / "config.json").read_text())
-    fused = optimize_model(str(path), model_type="bert", num_heads=config.get("num_attention_heads", 0),
-                           hidden_size=config.get("hidden_size", 0)).model
+    fused = optimize_model(
+        str(path),
+        model_type="bert",
+        num_heads=config.get("num_attention_heads", 0),
+        hidden_size=config.get("hidden_size", 0),
+    ).model
     add_pre_process_metadata(fused)  # this is quantize_dynamic's pre-processing; it would warn otherwise
     return fused
 
@@ -146,10 +179,14 @@ def _quantized_nodes(model: Any) -> list[Any]:
     neighbour disagreement (measured on 1,000 papers: 0.968 vs 0.943 agreement, min cosine 0.9991 vs 0.9971).
     """
     constants = {init.name for init in model.graph.initializer}
-    gelu_outputs = {out for node in model.graph.node if node.op_type in ("Gelu", "BiasGelu", "FastGelu")
-                    for out in node.output}
-    return [node for node in model.graph.node if node.op_type in ("MatMul", "Attention")
-            and node.input[1] in constants and node.input[0] not in gelu_outputs]
+    gelu_outputs = {
+        out for node in model.graph.node if node.op_type in ("Gelu", "BiasGelu", "FastGelu") for out in node.output
+    }
+    return [
+        node
+        for node in model.graph.node
+        if node.op_type in ("MatMul", "Attention") and node.input[1] in constants and node.input[0] not in gelu_outputs
+    ]
 
 
 def _channel_maxima(model: Any, targets: list[Any], tokenizer: Any, texts: list[str]) -> dict[str, np.ndarray]:
@@ -186,7 +223,7 @@ def _smooth(model: Any, targets: list[Any], maxima: dict[str, np.ndarray]) -> No
     for node in targets:
         weight = numpy_helper.to_array(weights[node.input[1]])
         x_max, w_max = np.maximum(maxima[node.input[0]], 1e-5), np.maximum(np.abs(weight).max(axis=1), 1e-5)
-        scale = (x_max ** SMOOTH_ALPHA / w_max ** (1 - SMOOTH_ALPHA)).astype(np.float32)
+        scale = (x_max**SMOOTH_ALPHA / w_max ** (1 - SMOOTH_ALPHA)).astype(np.float32)
         weights[node.input[1]].CopyFrom(numpy_helper.from_array(weight * scale[:, None], node.input[1]))
         name = f"{node.name}_smooth"
         model.graph.initializer.append(numpy_helper.from_array(1 / scale, f"{name}_scale"))
@@ -203,7 +240,13 @@ def _quantize(model: Any, names: list[str], path: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(model, str(path), op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
-                     weight_type=QuantType.QInt8, nodes_to_quantize=names,
-                     # the fused ops are contrib ops, which ONNX shape inference cannot type
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantize_dynamic(
+        model,
+        str(path),
+        op_types_to_quantize=["MatMul", "Attention"],
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        nodes_to_quantize=names,
+        # the fused ops are contrib ops, which ONNX shape inference cannot type
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )

@@ -14,8 +14,14 @@ from .registry import LazyEmbedder
 EMBED_CHUNK = 1024  # texts per cache commit: an interrupted run keeps every finished chunk
 
 
-def embed_missing(store: Store, model: LazyEmbedder, *, paper_ids: Sequence[str] | None = None,
-                  on_start: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None) -> int:
+def embed_missing(
+    store: Store,
+    model: LazyEmbedder,
+    *,
+    paper_ids: Sequence[str] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Embed every stored paper (or these papers) whose text has no cached vector for this model; returns
     how many texts were embedded. A digest embeds only its own papers: a freshly ingested snapshot of
     millions of papers is embedded by `semdigest index`, when the user asks for it."""
@@ -23,7 +29,7 @@ def embed_missing(store: Store, model: LazyEmbedder, *, paper_ids: Sequence[str]
     if todo and on_start:
         on_start(len(todo))
     for start in range(0, len(todo), EMBED_CHUNK):
-        chunk = todo[start:start + EMBED_CHUNK]
+        chunk = todo[start : start + EMBED_CHUNK]
         vectors = model.embedder.encode([text for _, text in chunk], progress=progress)
         store.put_vectors(model.embedder.model_id, [digest for digest, _ in chunk], vectors)
     return len(todo)
@@ -38,8 +44,9 @@ def embed_texts(store: Store, model_id: str, texts: Sequence[str], model: LazyEm
     if missing:
         embedder = model.embedder
         if embedder.model_id != model_id:
-            raise IndexProblem(f"the index holds {model_id} vectors but the model is {embedder.model_id}:"
-                               " run semdigest index")
+            raise IndexProblem(
+                f"the index holds {model_id} vectors but the model is {embedder.model_id}: run semdigest index"
+            )
         vectors = embedder.encode([text for _, text in missing])
         store.put_vectors(model_id, [digest for digest, _ in missing], vectors)
         cached.update(zip((digest for digest, _ in missing), vectors))

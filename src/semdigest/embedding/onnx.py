@@ -42,20 +42,20 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(artefact / "model.onnx"), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(artefact / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(artefact / "tokenizer.json"))  # truncation baked in
         self._lower = bool(meta["lower"])
         self._workers = workers or cpu_count()
         self.model_id = model_id + FAST_SUFFIX
         self.dim = int(meta["dim"])
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         out = np.empty((len(texts), self.dim), np.float32)
         with ThreadPoolExecutor(self._workers) as pool:
             for start in range(0, len(texts), batch_size):
-                chunk = [self._prepare(t) for t in texts[start:start + batch_size]]
+                chunk = [self._prepare(t) for t in texts[start : start + batch_size]]
                 ids = [e.ids for e in self._tokenizer.encode_batch(chunk)]
                 for offset, vector in enumerate(pool.map(self._run, ids)):
                     out[start + offset] = vector

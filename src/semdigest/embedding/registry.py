@@ -32,8 +32,9 @@ class Embedder(Protocol):
     model_id: str  # part of the embedding cache key: variants whose vectors differ have different ids
     dim: int
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """(len(texts), dim) float32 rows of unit length; progress(k) after each batch of k texts."""
         ...
 
@@ -53,16 +54,19 @@ def resolve_model(model: str, models_dir: Path | None = None) -> Path:
             return path.resolve()
     local = sorted(p.name for p in models_dir.iterdir() if _is_model_folder(p)) if models_dir else []
     where = f", another model folder under {models_dir}" if models_dir else ""
-    raise UnknownModelError(f"unknown model {model!r}: use {', '.join([DEFAULT_MODEL, *local])}{where}"
-                            " or a path to a sentence-transformers folder")
+    raise UnknownModelError(
+        f"unknown model {model!r}: use {', '.join([DEFAULT_MODEL, *local])}{where}"
+        " or a path to a sentence-transformers folder"
+    )
 
 
 def _model_id(model: str, folder: Path) -> str:
     return DEFAULT_MODEL if model == DEFAULT_MODEL else folder.name
 
 
-def load_embedder(model: str = DEFAULT_MODEL, *, models_dir: Path | None = None, cache_dir: Path,
-                  fast: bool = True) -> Embedder:
+def load_embedder(
+    model: str = DEFAULT_MODEL, *, models_dir: Path | None = None, cache_dir: Path, fast: bool = True
+) -> Embedder:
     """fast=True: the int8 ONNX path (built and verified on first use); falls back to fp32 with a warning."""
     from .st import SentenceTransformerEmbedder
 
@@ -76,8 +80,9 @@ def load_embedder(model: str = DEFAULT_MODEL, *, models_dir: Path | None = None,
     return SentenceTransformerEmbedder(folder, model_id)
 
 
-def planned_model_id(model: str = DEFAULT_MODEL, *, models_dir: Path | None = None, cache_dir: Path,
-                     fast: bool = True) -> str | None:
+def planned_model_id(
+    model: str = DEFAULT_MODEL, *, models_dir: Path | None = None, cache_dir: Path, fast: bool = True
+) -> str | None:
     """The model_id load_embedder would give, when that is known without loading anything (None: load to
     find out, e.g. before the fast artefact is first built). Lets a run with nothing new to embed skip the model."""
     folder = resolve_model(model, models_dir)
@@ -119,9 +124,22 @@ class LazyEmbedder:
     """The embedding model of a data directory, loaded only when a text actually needs embedding: a
     daily run whose papers are all cached never pays the seconds a model load costs."""
 
-    def __init__(self, model: str, *, models_dir: Path | None, cache_dir: Path, fast: bool = True,
-                 on_load: Callable[[str], None] | None = None) -> None:
-        self.model, self.models_dir, self.cache_dir, self.fast, self.on_load = model, models_dir, cache_dir, fast, on_load
+    def __init__(
+        self,
+        model: str,
+        *,
+        models_dir: Path | None,
+        cache_dir: Path,
+        fast: bool = True,
+        on_load: Callable[[str], None] | None = None,
+    ) -> None:
+        self.model, self.models_dir, self.cache_dir, self.fast, self.on_load = (
+            model,
+            models_dir,
+            cache_dir,
+            fast,
+            on_load,
+        )
         self._embedder: Embedder | None = None
 
     @property
@@ -129,8 +147,9 @@ class LazyEmbedder:
         if self._embedder is None:
             if self.on_load:
                 self.on_load(f"loading the embedding model {self.model} ...")
-            self._embedder = load_embedder(self.model, models_dir=self.models_dir, cache_dir=self.cache_dir,
-                                           fast=self.fast)
+            self._embedder = load_embedder(
+                self.model, models_dir=self.models_dir, cache_dir=self.cache_dir, fast=self.fast
+            )
         return self._embedder
 
     @property

@@ -35,15 +35,17 @@ class SentenceTransformerEmbedder:
         self.model_id = model_id
         self.dim = dimension_of(self._model)
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         out = np.empty((len(texts), self.dim), np.float32)
         # Longest first, as sentence-transformers orders one big call: batches of similar length pad little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            out[rows] = self._model.encode([texts[i] for i in rows], batch_size=batch_size,
-                                           normalize_embeddings=True, convert_to_numpy=True)
+            rows = order[start : start + batch_size]
+            out[rows] = self._model.encode(
+                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
             if progress:
                 progress(len(rows))
         return out

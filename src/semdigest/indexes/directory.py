@@ -56,7 +56,9 @@ class IndexDir:
         vectors = VectorIndex.open(self.vectors_dir)
         sample = Sample.load(self.sample_path)
         if sample.model != vectors.model:
-            raise IndexProblem(f"{self.sample_path} belongs to {sample.model}, not {vectors.model}: run semdigest index")
+            raise IndexProblem(
+                f"{self.sample_path} belongs to {sample.model}, not {vectors.model}: run semdigest index"
+            )
         return Indexes(vectors, Bm25Index.load(self.lexical_dir), sample)
 
     def model(self) -> str | None:
@@ -66,8 +68,15 @@ class IndexDir:
         except IndexProblem:
             return None
 
-    def refresh(self, store: Store, model_id: str, *, rebuild: bool = False,
-                on_problem: Callable[[str], None] | None = None, exact_limit: int = EXACT_LIMIT) -> IndexReport:
+    def refresh(
+        self,
+        store: Store,
+        model_id: str,
+        *,
+        rebuild: bool = False,
+        on_problem: Callable[[str], None] | None = None,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> IndexReport:
         """Make the FAISS and BM25 indexes hold exactly the stored papers whose current text has a cached vector.
 
         Changes are applied incrementally. A missing, damaged or mismatched FAISS index is rebuilt from the
@@ -83,8 +92,9 @@ class IndexDir:
             index = None
         if index is None:
             keys = sorted(desired)
-            index = VectorIndex.build(model_id, keys, [desired[key] for key in keys], store.vectors(model_id, keys),
-                                      exact_limit=exact_limit)
+            index = VectorIndex.build(
+                model_id, keys, [desired[key] for key in keys], store.vectors(model_id, keys), exact_limit=exact_limit
+            )
             stale, added, rebuilt = [], keys, True
         else:
             stale = [key for key, digest in index.state.items() if desired.get(key) != digest]
@@ -96,7 +106,8 @@ class IndexDir:
             index.save(self.vectors_dir)
         if rebuilt or stale or added or not self._sample_fits(model_id):
             Sample.choose(model_id, index.state, lambda keys: store.vectors(model_id, keys), index.dim).save(
-                self.sample_path)
+                self.sample_path
+            )
         self._refresh_lexical(store, index, previous, stale, added, rebuild=rebuild, on_problem=on_problem)
         return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
 
@@ -125,8 +136,17 @@ class IndexDir:
         except IndexProblem:
             return None
 
-    def _refresh_lexical(self, store: Store, index: VectorIndex, previous: str | None, stale: list[int],
-                         added: list[int], *, rebuild: bool, on_problem: Callable[[str], None] | None) -> None:
+    def _refresh_lexical(
+        self,
+        store: Store,
+        index: VectorIndex,
+        previous: str | None,
+        stale: list[int],
+        added: list[int],
+        *,
+        rebuild: bool,
+        on_problem: Callable[[str], None] | None,
+    ) -> None:
         """Apply the FAISS index's change to the BM25 index too. The SYNC marker names the FAISS index the
         BM25 index belongs to: when it is not the one the change started from (an interrupted run), or the
         BM25 files do not load, or a rebuild was asked for, it is rebuilt from the texts instead."""

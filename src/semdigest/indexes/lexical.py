@@ -67,8 +67,15 @@ class Bm25Index:
     """Postings of the term with hash term_hash[t] are rows doc[indptr[t]:indptr[t+1]] with counts
     tf[...]; rows are sorted by key so that looking up candidates is a binary search."""
 
-    def __init__(self, keys: np.ndarray, doc_len: np.ndarray, term_hash: np.ndarray,
-                 indptr: np.ndarray, doc: np.ndarray, tf: np.ndarray) -> None:
+    def __init__(
+        self,
+        keys: np.ndarray,
+        doc_len: np.ndarray,
+        term_hash: np.ndarray,
+        indptr: np.ndarray,
+        doc: np.ndarray,
+        tf: np.ndarray,
+    ) -> None:
         self.keys, self.doc_len, self.term_hash = keys, doc_len, term_hash  # int64, f32, uint64
         self.indptr, self.doc, self.tf = indptr, doc, tf  # int64, int32, uint16
         self._norm: np.ndarray | None = None  # per-document length normalisation, computed lazily
@@ -77,8 +84,14 @@ class Bm25Index:
     def build(cls, keys: Sequence[int], texts: Sequence[str]) -> Bm25Index:
         """An index of `texts` (title + " " + abstract) under unique integer `keys`."""
         empty = np.zeros(0, np.int64)
-        base = cls(empty, np.zeros(0, np.float32), np.zeros(0, np.uint64), np.zeros(1, np.int64),
-                   np.zeros(0, np.int32), np.zeros(0, np.uint16))
+        base = cls(
+            empty,
+            np.zeros(0, np.float32),
+            np.zeros(0, np.uint64),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.uint16),
+        )
         return base.add(keys, texts)
 
     def add(self, keys: Sequence[int], texts: Sequence[str]) -> Bm25Index:
@@ -106,12 +119,14 @@ class Bm25Index:
         hashes = [self.term_hash[posting_term[alive]]]
         rows = [row_of[(np.cumsum(keep) - 1)[self.doc[alive]]]]
         counts = [self.tf[alive].astype(np.int64)]
-        lens, seen = [], {}
+        lens: list[int] = []
+        seen: dict[str, int] = {}
         for pos, text in enumerate(texts, start=int(keep.sum())):
             tokens = tokenize(text)
             lens.append(len(tokens))
-            h = np.fromiter((seen[t] if t in seen else seen.setdefault(t, term_hash(t)) for t in tokens),
-                            np.uint64, len(tokens))
+            h = np.fromiter(
+                (seen[t] if t in seen else seen.setdefault(t, term_hash(t)) for t in tokens), np.uint64, len(tokens)
+            )
             uniq, cnt = np.unique(h, return_counts=True)
             hashes.append(uniq)
             rows.append(np.full(len(uniq), row_of[pos], np.int64))
@@ -122,19 +137,33 @@ class Bm25Index:
         indptr = np.zeros(len(vocab) + 1, np.int64)
         np.cumsum(np.bincount(term, minlength=len(vocab)), out=indptr[1:])
         doc_len = np.concatenate([self.doc_len[keep], np.asarray(lens, np.float32)])
-        return Bm25Index(all_keys[order], doc_len[order], vocab, indptr,
-                         row[by_term].astype(np.int32), np.minimum(tf[by_term], 65535).astype(np.uint16))
+        return Bm25Index(
+            all_keys[order],
+            doc_len[order],
+            vocab,
+            indptr,
+            row[by_term].astype(np.int32),
+            np.minimum(tf[by_term], 65535).astype(np.uint16),
+        )
 
-    def scores(self, query: str, keys: Sequence[int] | np.ndarray | None = None,
-               idf_keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def scores(
+        self,
+        query: str,
+        keys: Sequence[int] | np.ndarray | None = None,
+        idf_keys: Sequence[int] | np.ndarray | None = None,
+    ) -> np.ndarray:
         """BM25 of `query` for every document (in key order) or for `keys` (in that order; a key
         not in the index scores 0). IDF and average length come from the whole index, so a paper's
         score does not depend on which candidates it is ranked among; `idf_keys` takes the IDF from
         those documents instead (the pool being ranked: terms that all of it shares weigh little)."""
         return self.term_scores(tokenize(query), keys, idf_keys)
 
-    def term_scores(self, terms: Sequence[str], keys: Sequence[int] | np.ndarray | None = None,
-                    idf_keys: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def term_scores(
+        self,
+        terms: Sequence[str],
+        keys: Sequence[int] | np.ndarray | None = None,
+        idf_keys: Sequence[int] | np.ndarray | None = None,
+    ) -> np.ndarray:
         """`scores` for an already tokenized query; a repeated term counts once per occurrence,
         as in Lucene and bm25s."""
         n = len(self.keys)
@@ -145,7 +174,7 @@ class Bm25Index:
         if len(t) and n:
             t, qtf = np.unique(t, return_counts=True)
             df = self.indptr[t + 1] - self.indptr[t]
-            rows = np.concatenate([self.doc[self.indptr[i]:self.indptr[i + 1]] for i in t])
+            rows = np.concatenate([self.doc[self.indptr[i] : self.indptr[i + 1]] for i in t])
             if idf_keys is None:
                 weight = (qtf * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
             else:  # document frequencies among the idf_keys documents only
@@ -155,7 +184,7 @@ class Bm25Index:
                 in_pool = np.bincount(np.repeat(np.arange(len(t)), df), weights=member[rows], minlength=len(t))
                 m = int(member.sum())
                 weight = (qtf * np.log1p((m - in_pool + 0.5) / (in_pool + 0.5))).astype(np.float32)
-            tf = np.concatenate([self.tf[self.indptr[i]:self.indptr[i + 1]] for i in t]).astype(np.float32)
+            tf = np.concatenate([self.tf[self.indptr[i] : self.indptr[i + 1]] for i in t]).astype(np.float32)
             part = np.repeat(weight, df) * tf / (tf + self._length_norm()[rows])
             out = np.bincount(rows, weights=part, minlength=n).astype(np.float32)
         return out if keys is None else self.pick(out, keys)
@@ -190,7 +219,7 @@ class Bm25Index:
         tmp = root / (gen + ".tmp")
         tmp.mkdir()
         for name in _ARRAYS:
-            _durable(tmp / f"{name}.npy", lambda f, a=getattr(self, name): np.save(f, np.ascontiguousarray(a)))
+            _durable(tmp / f"{name}.npy", _saver(np.ascontiguousarray(getattr(self, name))))
         _durable(tmp / "tokenizer.txt", lambda f: f.write(TOKENIZER.encode()))
         os.replace(tmp, root / gen)
         _durable(root / "CURRENT.tmp", lambda f: f.write(gen.encode()))
@@ -224,10 +253,15 @@ class Bm25Index:
         raise AssertionError("unreachable")
 
 
-def _consistent(keys: np.ndarray, doc_len: np.ndarray, term_hash: np.ndarray, indptr: np.ndarray, doc: np.ndarray,
-                tf: np.ndarray) -> bool:
+def _consistent(
+    keys: np.ndarray, doc_len: np.ndarray, term_hash: np.ndarray, indptr: np.ndarray, doc: np.ndarray, tf: np.ndarray
+) -> bool:
     postings = int(indptr[-1]) if len(indptr) else 0
     return len(keys) == len(doc_len) and len(indptr) == len(term_hash) + 1 and len(doc) == len(tf) == postings
+
+
+def _saver(array: np.ndarray) -> Callable[[BinaryIO], None]:
+    return lambda handle: np.save(handle, array)
 
 
 def _durable(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -28,21 +28,35 @@ class Sample:
     vectors: np.ndarray  # float32 (len(keys), dim), the keys' cached vectors
 
     @classmethod
-    def choose(cls, model: str, keys: Iterable[int], vectors_of: Callable[[list[int]], np.ndarray], dim: int,
-               size: int = SAMPLE_SIZE) -> Sample:
+    def choose(
+        cls,
+        model: str,
+        keys: Iterable[int],
+        vectors_of: Callable[[list[int]], np.ndarray],
+        dim: int,
+        size: int = SAMPLE_SIZE,
+    ) -> Sample:
         """The `size` keys of smallest (mixed) hash, so the sample changes little as the store grows."""
         every = np.fromiter(keys, dtype=np.int64)
         mixed = (every.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(1)
         chosen = np.sort(every[np.argsort(mixed, kind="stable")[:size]])
-        vectors = np.ascontiguousarray(vectors_of(chosen.tolist()), dtype=np.float32) if len(chosen) \
+        vectors = (
+            np.ascontiguousarray(vectors_of(chosen.tolist()), dtype=np.float32)
+            if len(chosen)
             else np.zeros((0, dim), np.float32)
+        )
         return cls(model, chosen, vectors)
 
     def save(self, path: Path) -> None:
         def write(temp: Path) -> None:
             with open(temp, "wb") as handle:
-                np.savez(handle, model=np.array(self.model), keys=self.keys, vectors=self.vectors,
-                         crc=np.array(_crc(self.keys, self.vectors), dtype=np.uint32))
+                np.savez(
+                    handle,
+                    model=np.array(self.model),
+                    keys=self.keys,
+                    vectors=self.vectors,
+                    crc=np.array(_crc(self.keys, self.vectors), dtype=np.uint32),
+                )
 
         atomic_write(path, write)
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -43,7 +44,8 @@ class Manifest:
 
 class VectorIndex:
     def __init__(self, index: faiss.Index, model: str, state: dict[int, str], nprobe: int = NPROBE) -> None:
-        self.faiss, self.model, self.state, self.nprobe = index, model, state, nprobe
+        self.faiss: Any = index  # faiss's SWIG types take numpy arrays where its stubs say otherwise
+        self.model, self.state, self.nprobe = model, state, nprobe
 
     @property
     def kind(self) -> str:
@@ -57,8 +59,15 @@ class VectorIndex:
         return self.faiss.ntotal
 
     @classmethod
-    def build(cls, model: str, keys: Sequence[int], hashes: Sequence[str], vectors: np.ndarray,
-              *, exact_limit: int = EXACT_LIMIT) -> VectorIndex:
+    def build(
+        cls,
+        model: str,
+        keys: Sequence[int],
+        hashes: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> VectorIndex:
         """A new index over these vectors: exact up to `exact_limit` vectors, IVF beyond."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
@@ -88,7 +97,9 @@ class VectorIndex:
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, keys), each (len(queries), k); missing results have key -1. `allowed`: only these keys."""
-        params = faiss.SearchParametersIVF(nprobe=self.nprobe) if self.kind == "ivf" else faiss.SearchParameters()
+        params: Any = faiss.SearchParametersIVF() if self.kind == "ivf" else faiss.SearchParameters()
+        if self.kind == "ivf":
+            params.nprobe = self.nprobe
         if allowed is not None:
             params.sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
         k = max(1, min(k, len(self)))
@@ -100,8 +111,16 @@ class VectorIndex:
         hashes = np.array(list(self.state.values()), dtype="S32")
         atomic_write(directory / STATE_FILE, lambda temp: _save_npz(temp, keys=keys, hashes=hashes))
         stats = {name: _stat(directory / name) for name in (INDEX_FILE, STATE_FILE)}
-        manifest = Manifest(self.model, self.dim, len(self), self.kind, crc32_of(directory / INDEX_FILE),
-                            crc32_of(directory / STATE_FILE), self.nprobe, stats=stats)
+        manifest = Manifest(
+            self.model,
+            self.dim,
+            len(self),
+            self.kind,
+            crc32_of(directory / INDEX_FILE),
+            crc32_of(directory / STATE_FILE),
+            self.nprobe,
+            stats=stats,
+        )
         atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(manifest), indent=2) + "\n")
 
     @classmethod
@@ -139,7 +158,7 @@ def read_manifest(directory: Path) -> Manifest:
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 
 def _stat(path: Path) -> list[int]:

@@ -40,26 +40,46 @@ def first_released(paper: Paper) -> str | None:
 
 def hit_json(hit: Hit) -> dict[str, object]:
     paper = hit.paper
-    return {"id": paper.id, "score": round(hit.score, 4), "cosine": round(hit.cosine, 4), "title": paper.title,
-            "authors": list(paper.authors), "categories": list(paper.categories), "date": first_released(paper),
-            "url": paper.url}
+    return {
+        "id": paper.id,
+        "score": round(hit.score, 4),
+        "cosine": round(hit.cosine, 4),
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "date": first_released(paper),
+        "url": paper.url,
+    }
 
 
 def ranked_json(item: RankedPaper) -> dict[str, object]:
     paper = item.paper
-    return {"id": paper.id, "title": paper.title, "score": round(item.score, 4), "relevance": round(item.relevance, 4),
-            "keyword_hits": [{"keyword": hit.label, "where": hit.where} for hit in item.keyword_hits],
-            "reason": item.reason, "nearest_example": item.nearest_example and
-            {"id": item.nearest_example[0], "cosine": round(item.nearest_example[1], 4)},
-            "seen_on": plain(item.seen_on), "authors": list(paper.authors), "categories": list(paper.categories),
-            "listed": plain(paper.listed), "url": paper.url}
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "score": round(item.score, 4),
+        "relevance": round(item.relevance, 4),
+        "keyword_hits": [{"keyword": hit.label, "where": hit.where} for hit in item.keyword_hits],
+        "reason": item.reason,
+        "nearest_example": item.nearest_example
+        and {"id": item.nearest_example[0], "cosine": round(item.nearest_example[1], 4)},
+        "seen_on": plain(item.seen_on),
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "listed": plain(paper.listed),
+        "url": paper.url,
+    }
 
 
 def digest_json(digest: Digest) -> dict[str, object]:
     return {
-        "date": digest.label, "from": digest.first.isoformat(), "to": digest.last.isoformat(),
-        "topics": [{"name": result.topic.name, "papers": [ranked_json(item) for item in result.papers]}
-                   for result in digest.topics],
+        "date": digest.label,
+        "from": digest.first.isoformat(),
+        "to": digest.last.isoformat(),
+        "topics": [
+            {"name": result.topic.name, "papers": [ranked_json(item) for item in result.papers]}
+            for result in digest.topics
+        ],
     }
 
 

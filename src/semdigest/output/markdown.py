@@ -28,14 +28,19 @@ def slug(name: str) -> str:
 
 def topic_page(topic: Topic, ranked: Sequence[RankedPaper], label: str) -> str:
     semantic = sum(1 for item in ranked if not item.keyword_hits)
-    lines = [f"# 🔍 {topic.name} Papers · {label}", "",
-             f"[![Total Papers]({BADGE}/Papers-{len(ranked)}-2688EB)]()"]
+    lines = [f"# 🔍 {topic.name} Papers · {label}", "", f"[![Total Papers]({BADGE}/Papers-{len(ranked)}-2688EB)]()"]
     if semantic:
         lines.append(f"[![Semantic matches]({BADGE}/semantic%20matches-{semantic}-8A2BE2)]()")
     if topic.description:
         lines += ["", f"> {_inline(topic.description)}"]
-    lines += ["", "---", "", "## 📌 Filter by Category",
-              f"**Keywords**: {_code_list(topic.keywords)}  ", f"**Filter**: {_code_list(topic.filters)}"]
+    lines += [
+        "",
+        "---",
+        "",
+        "## 📌 Filter by Category",
+        f"**Keywords**: {_code_list(topic.keywords)}  ",
+        f"**Filter**: {_code_list(topic.filters)}",
+    ]
     if topic.categories:
         lines[-1] += "  "
         lines.append(f"**Categories**: {' '.join(f'`{c}`' for c in topic.categories)}")
@@ -79,9 +84,14 @@ def _reason(item: RankedPaper) -> str:
 def index_page(label: str, summaries: Sequence[TopicSummary], archive_link: str = "../README.md") -> str:
     """The day's topics with their counts, most papers first."""
     ordered = sorted(summaries, key=lambda s: (-s.papers, s.name))
-    lines = [f"# 📰 arXiv digest · {label}", "",
-             f"[![Papers]({BADGE}/Papers-{sum(s.papers for s in ordered)}-2688EB)]()", "",
-             "| Topic | Papers | Semantic matches |", "|---|---:|---:|"]
+    lines = [
+        f"# 📰 arXiv digest · {label}",
+        "",
+        f"[![Papers]({BADGE}/Papers-{sum(s.papers for s in ordered)}-2688EB)]()",
+        "",
+        "| Topic | Papers | Semantic matches |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| [{_link_text(s.name)}]({s.page}) | {s.papers} | {s.semantic} |" for s in ordered]
     return "\n".join(lines + ["", f"[Archive of all digests]({archive_link})", ""])
 

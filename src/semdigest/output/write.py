@@ -34,8 +34,9 @@ def render_digest(digest: Digest, out_dir: Path, feeds: Mapping[str, Sequence[Fe
         page = f"{slug(result.topic.name)}.md"
         files[folder / page] = topic_page(result.topic, result.papers, digest.label)
         summaries.append(TopicSummary(result.topic.name, len(result.papers), result.semantic_matches, page))
-        files[out_dir / "feeds" / f"{slug(result.topic.name)}.xml"] = topic_feed(result.topic.name,
-                                                                                feeds.get(result.topic.name, ()))
+        files[out_dir / "feeds" / f"{slug(result.topic.name)}.xml"] = topic_feed(
+            result.topic.name, feeds.get(result.topic.name, ())
+        )
     files[folder / "README.md"] = index_page(digest.label, summaries)
     files[folder / SUMMARY_FILE] = json.dumps(digest_json(digest), indent=1, ensure_ascii=False) + "\n"
     files[out_dir / "README.md"] = archive_page(_archive(out_dir, digest.label, summaries))
@@ -60,8 +61,15 @@ def _archive(out_dir: Path, label: str, summaries: list[TopicSummary]) -> list[t
             continue
         try:
             data = json.loads(summary.read_text(encoding="utf-8"))
-            topics = [TopicSummary(t["name"], len(t["papers"]), sum(1 for p in t["papers"] if not p["keyword_hits"]),
-                                   f"{slug(t['name'])}.md") for t in data["topics"]]
+            topics = [
+                TopicSummary(
+                    t["name"],
+                    len(t["papers"]),
+                    sum(1 for p in t["papers"] if not p["keyword_hits"]),
+                    f"{slug(t['name'])}.md",
+                )
+                for t in data["topics"]
+            ]
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a digest.json someone edited by hand does not break the archive
         days[summary.parent.name] = topics

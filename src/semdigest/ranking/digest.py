@@ -70,8 +70,9 @@ def period_papers(store: Store, first: date, last: date) -> list[Paper]:
     return papers
 
 
-def pool_of(store: Store, papers: Sequence[Paper], indexes: Indexes,
-            embed: Callable[[Sequence[str]], np.ndarray]) -> Pool:
+def pool_of(
+    store: Store, papers: Sequence[Paper], indexes: Indexes, embed: Callable[[Sequence[str]], np.ndarray]
+) -> Pool:
     """Any stored, indexed papers as a ranking pool (a listing period, a reading list, a curated list)."""
     vectors = indexes.vectors
     keys = store.keys([paper.id for paper in papers])
@@ -85,16 +86,33 @@ def pool_of(store: Store, papers: Sequence[Paper], indexes: Indexes,
         known = [found[i] for i in ids if i in found and found[i][0] in vectors.state]
         return [paper for _, paper in known], store.vectors(vectors.model, [key for key, _ in known])
 
-    return Pool(list(papers), order, store.vectors(vectors.model, order.tolist()), indexes.lexical,
-                indexes.sample.keys, indexes.sample.vectors, embed, references)
+    return Pool(
+        list(papers),
+        order,
+        store.vectors(vectors.model, order.tolist()),
+        indexes.lexical,
+        indexes.sample.keys,
+        indexes.sample.vectors,
+        embed,
+        references,
+    )
 
 
-def build_digest(store: Store, topics: Sequence[Topic], pool: Pool, first: date, last: date, *,
-                 show_seen: bool = False, include_all: bool = False) -> Digest:
+def build_digest(
+    store: Store,
+    topics: Sequence[Topic],
+    pool: Pool,
+    first: date,
+    last: date,
+    *,
+    show_seen: bool = False,
+    include_all: bool = False,
+) -> Digest:
     """Rank every topic over the pool; papers earlier digests showed are dropped (or marked)."""
     results = []
     for topic in topics:
         seen = store.seen_before(topic.name, first)
-        results.append(TopicDigest(topic, rank_topic(topic, pool, seen=seen, show_seen=show_seen,
-                                                     include_all=include_all)))
+        results.append(
+            TopicDigest(topic, rank_topic(topic, pool, seen=seen, show_seen=show_seen, include_all=include_all))
+        )
     return Digest(first, last, results, complete=include_all)

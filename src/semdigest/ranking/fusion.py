@@ -72,8 +72,9 @@ class Scorer:
     negatives: np.ndarray | None = None
     margin_norm: _Norm | None = None
 
-    def __call__(self, vecs: np.ndarray, lexical: np.ndarray | None = None,
-                 hubness: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, vecs: np.ndarray, lexical: np.ndarray | None = None, hubness: np.ndarray | None = None
+    ) -> np.ndarray:
         vecs = np.asarray(vecs, np.float64)
         score = self.dense_weight * self.dense_norm(self._dense(vecs, hubness))
         if lexical is not None and self.lexical_weight:
@@ -92,12 +93,20 @@ class Scorer:
 
     def _margin(self, vecs: np.ndarray) -> np.ndarray:
         """How much closer a paper is to its nearest rejected paper than to its nearest example."""
+        if self.negatives is None or self.examples is None:
+            return np.zeros(len(vecs))
         return (vecs @ self.negatives.T).max(axis=1) - (vecs @ self.examples.T).max(axis=1)
 
 
-def fit_hybrid(query_vec: np.ndarray, candidate_vecs: np.ndarray, lexical: np.ndarray,
-               hubness: np.ndarray | None = None, weight: float = LEXICAL_WEIGHT,
-               prf_k: int = PRF_K, prf_beta: float = PRF_BETA) -> Scorer:
+def fit_hybrid(
+    query_vec: np.ndarray,
+    candidate_vecs: np.ndarray,
+    lexical: np.ndarray,
+    hubness: np.ndarray | None = None,
+    weight: float = LEXICAL_WEIGHT,
+    prf_k: int = PRF_K,
+    prf_beta: float = PRF_BETA,
+) -> Scorer:
     """Fused dense + BM25 with one round of pseudo-relevance feedback: the dense query moves towards
     the mean vector of the fused top `prf_k`, which fills in what a short topic name or a single
     abstract leaves unsaid; BM25 keeps its first-pass scores. Vectors are unit-normalised.
@@ -120,9 +129,15 @@ def fit_hybrid(query_vec: np.ndarray, candidate_vecs: np.ndarray, lexical: np.nd
     return fitted(first.query + prf_beta * cands[top].mean(axis=0))
 
 
-def hybrid_scores(query_vec: np.ndarray, candidate_vecs: np.ndarray, lexical: np.ndarray,
-                  hubness: np.ndarray | None = None, weight: float = LEXICAL_WEIGHT,
-                  prf_k: int = PRF_K, prf_beta: float = PRF_BETA) -> np.ndarray:
+def hybrid_scores(
+    query_vec: np.ndarray,
+    candidate_vecs: np.ndarray,
+    lexical: np.ndarray,
+    hubness: np.ndarray | None = None,
+    weight: float = LEXICAL_WEIGHT,
+    prf_k: int = PRF_K,
+    prf_beta: float = PRF_BETA,
+) -> np.ndarray:
     """fit_hybrid's scores of the candidates themselves."""
     scorer = fit_hybrid(query_vec, candidate_vecs, lexical, hubness, weight, prf_k, prf_beta)
     return scorer(candidate_vecs, lexical, hubness)
@@ -153,9 +168,14 @@ def topic_vector(path_vec: np.ndarray, leaf_vec: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def fit_examples(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: np.ndarray | None = None,
-                 name_vec: np.ndarray | None = None, negative_vecs: np.ndarray | None = None,
-                 background_mean: np.ndarray | None = None) -> Scorer:
+def fit_examples(
+    candidate_vecs: np.ndarray,
+    example_vecs: np.ndarray,
+    lexical: np.ndarray | None = None,
+    name_vec: np.ndarray | None = None,
+    negative_vecs: np.ndarray | None = None,
+    background_mean: np.ndarray | None = None,
+) -> Scorer:
     """Few-shot scoring: Rocchio against the background plus lexical evidence of the examples.
 
     ref = POOL_WEIGHT * mean(background); query = unit(sum(examples) + NAME_WEIGHT * name) - ref
@@ -178,14 +198,16 @@ def fit_examples(candidate_vecs: np.ndarray, example_vecs: np.ndarray, lexical: 
     pos = examples.sum(axis=0)
     if name_vec is not None:
         pos = pos + NAME_WEIGHT * np.asarray(name_vec, np.float64)
-    ref = (cands.mean(axis=0) if len(cands) else np.zeros_like(pos)) if background_mean is None \
+    ref = (
+        (cands.mean(axis=0) if len(cands) else np.zeros_like(pos))
+        if background_mean is None
         else np.asarray(background_mean, np.float64)
+    )
     centre = POOL_WEIGHT * ref
     query = pos / max(float(np.linalg.norm(pos)), 1e-12) - centre
     lexical_norm = _Norm.of(lexical) if lexical is not None else _Norm(0.0, 0.0)
     unscaled = Scorer(query, _Norm(0.0, 1.0), lexical_norm, 1.0, 0.0, centre=centre)
-    scorer = replace(unscaled, dense_norm=_Norm.of(unscaled._dense(cands, None)),
-                     lexical_weight=EXAMPLE_LEXICAL_WEIGHT)
+    scorer = replace(unscaled, dense_norm=_Norm.of(unscaled._dense(cands, None)), lexical_weight=EXAMPLE_LEXICAL_WEIGHT)
     if negative_vecs is None or len(negative_vecs) == 0:
         return scorer
     with_negatives = replace(scorer, examples=examples, negatives=np.asarray(negative_vecs, np.float64))
@@ -196,9 +218,11 @@ def standardised_sum(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
     """Several lexical scores of the same papers, each standardised over the pool and summed, so that
     each piece of evidence (every example's text, the topic's words) counts once whatever its length.
     parts: (pool scores, other papers' scores, e.g. the calibration sample), the latter on the pool's scale."""
-    norms = [_Norm.of(pool) for pool, _ in parts]
-    return (sum(n(pool) for n, (pool, _) in zip(norms, parts)),
-            sum(n(other) for n, (_, other) in zip(norms, parts)))
+    pool_sum, other_sum = np.zeros(len(parts[0][0])), np.zeros(len(parts[0][1]))
+    for pool, other in parts:
+        norm = _Norm.of(pool)
+        pool_sum, other_sum = pool_sum + norm(pool), other_sum + norm(other)
+    return pool_sum, other_sum
 
 
 def hubness(candidate_vecs: np.ndarray, sample_vecs: np.ndarray, k: int = 10) -> np.ndarray:

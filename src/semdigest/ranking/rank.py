@@ -34,8 +34,11 @@ class RankedPaper:
 
     @property
     def reason(self) -> str:
-        parts = ["keywords " + ", ".join(f"{hit.label} ({hit.where})" for hit in self.keyword_hits)
-                 if self.keyword_hits else "semantic match, no keyword"]
+        parts = [
+            "keywords " + ", ".join(f"{hit.label} ({hit.where})" for hit in self.keyword_hits)
+            if self.keyword_hits
+            else "semantic match, no keyword"
+        ]
         if self.nearest_example:
             parts.append(f"like {self.nearest_example[0]} ({self.nearest_example[1]:.2f})")
         if self.filtered:
@@ -59,8 +62,9 @@ class Pool:
     references: Callable[[Sequence[str]], tuple[list[Paper], np.ndarray]]  # stored papers by id, with vectors
 
 
-def rank_topic(topic: Topic, pool: Pool, *, seen: dict[str, date] | None = None, show_seen: bool = False,
-               include_all: bool = False) -> list[RankedPaper]:
+def rank_topic(
+    topic: Topic, pool: Pool, *, seen: dict[str, date] | None = None, show_seen: bool = False, include_all: bool = False
+) -> list[RankedPaper]:
     """The topic's digest, best first: every paper its keyword rules select, plus papers without a
     keyword hit whose score reaches the topic's threshold (up to max_papers in all); papers an earlier
     digest showed are left out, or kept and marked with `show_seen`. `include_all`: every paper, ranked."""
@@ -70,20 +74,33 @@ def rank_topic(topic: Topic, pool: Pool, *, seen: dict[str, date] | None = None,
     return _select(topic, [item for item in ranked if show_seen or not item.seen_on])
 
 
-def score_topic(topic: Topic, pool: Pool, *, seen: dict[str, date] | None = None,
-                include_all: bool = False) -> list[RankedPaper]:
+def score_topic(
+    topic: Topic, pool: Pool, *, seen: dict[str, date] | None = None, include_all: bool = False
+) -> list[RankedPaper]:
     """Every paper the topic may show (in scope, no filter hit, not rejected; with `include_all`: every
     paper), scored and ranked, best first."""
     seen = seen or {}
     negatives = set(topic.negatives)
-    eligible = [i for i, paper in enumerate(pool.papers) if include_all or (
-        paper.id not in negatives and topic.in_scope(paper) and not topic.filtered(paper))]
+    eligible = [
+        i
+        for i, paper in enumerate(pool.papers)
+        if include_all or (paper.id not in negatives and topic.in_scope(paper) and not topic.filtered(paper))
+    ]
     if not eligible:
         return []
     relevance, score, nearest = _relevance(topic, pool, np.asarray(eligible))
-    ranked = [RankedPaper(pool.papers[i], float(s), float(r), tuple(topic.keyword_hits(pool.papers[i])),
-                          nearest[n], seen.get(pool.papers[i].id), topic.filtered(pool.papers[i]))
-              for n, (i, r, s) in enumerate(zip(eligible, relevance, score))]
+    ranked = [
+        RankedPaper(
+            pool.papers[i],
+            float(s),
+            float(r),
+            tuple(topic.keyword_hits(pool.papers[i])),
+            nearest[n],
+            seen.get(pool.papers[i].id),
+            topic.filtered(pool.papers[i]),
+        )
+        for n, (i, r, s) in enumerate(zip(eligible, relevance, score))
+    ]
     ranked.sort(key=lambda item: -item.relevance)
     return ranked
 
@@ -111,7 +128,9 @@ def compare(before: Sequence[RankedPaper], after: Sequence[RankedPaper]) -> list
     old = {item.paper.id: rank for rank, item in enumerate(before, start=1)}
     new = {item.paper.id: rank for rank, item in enumerate(after, start=1)}
     moves = [Move(item.paper, old.get(item.paper.id), rank, item.score) for rank, item in enumerate(after, start=1)]
-    return moves + [Move(item.paper, old[item.paper.id], None, item.score) for item in before if item.paper.id not in new]
+    return moves + [
+        Move(item.paper, old[item.paper.id], None, item.score) for item in before if item.paper.id not in new
+    ]
 
 
 @dataclass(frozen=True)
@@ -144,15 +163,35 @@ def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, date] | 
     ranked = next(item for item in candidates if item.paper.id == paper_id)
     filters = tuple("+".join(keyword) for keyword in topic.filters_hit(paper))
     cosine = float(pool.vectors[row] @ _topic_vector(topic, pool.embed))
-    bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row:row + 1], pool.keys[:0]).of(_topic_words(topic)).pool[0])
-    verdict = _verdict(topic, ranked, paper_id in shown, filters, paper_id in topic.negatives, topic.in_scope(paper),
-                       seen or {})
-    return Explanation(paper, ranked.keyword_hits, filters, topic.in_scope(paper), paper_id in topic.negatives,
-                       cosine, bm25, ranked if position else None, position, len(eligible), paper_id in shown, verdict)
+    bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row : row + 1], pool.keys[:0]).of(_topic_words(topic)).pool[0])
+    verdict = _verdict(
+        topic, ranked, paper_id in shown, filters, paper_id in topic.negatives, topic.in_scope(paper), seen or {}
+    )
+    return Explanation(
+        paper,
+        ranked.keyword_hits,
+        filters,
+        topic.in_scope(paper),
+        paper_id in topic.negatives,
+        cosine,
+        bm25,
+        ranked if position else None,
+        position,
+        len(eligible),
+        paper_id in shown,
+        verdict,
+    )
 
 
-def _verdict(topic: Topic, item: RankedPaper, shown: bool, filters: tuple[str, ...], rejected: bool,
-             in_scope: bool, seen: dict[str, date]) -> str:
+def _verdict(
+    topic: Topic,
+    item: RankedPaper,
+    shown: bool,
+    filters: tuple[str, ...],
+    rejected: bool,
+    in_scope: bool,
+    seen: dict[str, date],
+) -> str:
     if rejected:
         return "left out: you marked it as not wanted (topics unlike)"
     if filters:
@@ -162,8 +201,11 @@ def _verdict(topic: Topic, item: RankedPaper, shown: bool, filters: tuple[str, .
     if item.paper.id in seen:
         return f"left out: already shown on {seen[item.paper.id]}"
     if shown:
-        return "shown: its keywords select it" if item.keyword_hits else \
-            f"shown: no keyword, but its score {item.score:.3f} reaches the threshold {topic.threshold}"
+        return (
+            "shown: its keywords select it"
+            if item.keyword_hits
+            else f"shown: no keyword, but its score {item.score:.3f} reaches the threshold {topic.threshold}"
+        )
     if item.score >= topic.threshold:
         return f"left out: max_papers ({topic.max_papers}) is reached by higher-ranked papers"
     return f"left out: no keyword hit and its score {item.score:.3f} is below the threshold {topic.threshold}"
@@ -189,7 +231,7 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
     keys, vectors = pool.keys[rows], pool.vectors[rows]
     lexical = _LexicalQuery(pool.lexical, keys, pool.sample_keys)
     topic_vec = _topic_vector(topic, pool.embed)
-    examples, example_vecs = pool.references(topic.examples) if topic.examples else ([], None)
+    examples, example_vecs = pool.references(topic.examples) if topic.examples else ([], vectors[:0])
     # with examples, IDF comes from the papers ranked: the examples' long texts share the pool's theme words
     idf_keys = keys if examples else None
     words = lexical.of(_topic_words(topic), idf_keys)
@@ -229,17 +271,19 @@ def _topic_vector(topic: Topic, embed: Callable[[Sequence[str]], np.ndarray]) ->
     return vector
 
 
-def _calibrate(relevance: np.ndarray, scorer: Scorer, sample_vectors: np.ndarray, sample_lexical: np.ndarray) -> np.ndarray:
+def _calibrate(
+    relevance: np.ndarray, scorer: Scorer, sample_vectors: np.ndarray, sample_lexical: np.ndarray
+) -> np.ndarray:
     if len(sample_vectors) == 0:
         return np.full(len(relevance), 0.5)
     reference = np.sort(scorer(sample_vectors, sample_lexical))
     return np.searchsorted(reference, relevance, side="left") / len(reference)
 
 
-def _nearest(vectors: np.ndarray, examples: list[Paper], example_vecs: np.ndarray | None) -> list:
+def _nearest(vectors: np.ndarray, examples: list[Paper], example_vecs: np.ndarray) -> list:
     if not examples:
         return [None] * len(vectors)
-    cosines = vectors @ np.asarray(example_vecs).T
+    cosines = vectors @ example_vecs.T
     best = cosines.argmax(axis=1)
     return [(examples[b].id, float(cosines[i, b])) for i, b in enumerate(best)]
 

@@ -56,8 +56,9 @@ class Searcher:
             return None
         return self.store.vectors(self.model, [key])[0]
 
-    def similar(self, vector: np.ndarray, text: str, *, n: int = 10, exclude: Sequence[int] = (),
-                filters: Filters | None = None) -> list[Hit]:
+    def similar(
+        self, vector: np.ndarray, text: str, *, n: int = 10, exclude: Sequence[int] = (), filters: Filters | None = None
+    ) -> list[Hit]:
         """The `n` papers most like (`vector`, `text`), best first, without the papers of the `exclude`d keys."""
         excluded = {int(key) for key in exclude}
         allowed = self._allowed(filters) if filters else None
@@ -66,8 +67,13 @@ class Searcher:
         if not pool:
             return []
         vectors = self.store.vectors(self.model, pool)
-        fused = hybrid_scores(vector, vectors, self.lexical.pick(lexical, pool),
-                              hubness=hubness(vectors, self.sample.vectors), weight=SIMILAR_LEXICAL_WEIGHT)
+        fused = hybrid_scores(
+            vector,
+            vectors,
+            self.lexical.pick(lexical, pool),
+            hubness=hubness(vectors, self.sample.vectors),
+            weight=SIMILAR_LEXICAL_WEIGHT,
+        )
         best = np.argsort(-fused, kind="stable")[:n]
         papers = self.store.papers_by_key([pool[i] for i in best])
         return [Hit(papers[pool[i]], float(fused[i]), float(vectors[i] @ vector)) for i in best]
@@ -79,15 +85,16 @@ class Searcher:
             allowed = np.intersect1d(allowed, chosen)
         return allowed
 
-    def _candidates(self, vector: np.ndarray, lexical: np.ndarray, excluded: set[int],
-                    allowed: np.ndarray | None) -> list[int]:
+    def _candidates(
+        self, vector: np.ndarray, lexical: np.ndarray, excluded: set[int], allowed: np.ndarray | None
+    ) -> list[int]:
         if allowed is not None and len(allowed) == 0:
             return []
         _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed)
         keys = self.lexical.keys
         if allowed is not None:
             lexical = np.where(np.isin(keys, allowed), lexical, -1.0)
-        best = np.argsort(-lexical, kind="stable")[:POOL + len(excluded)]
+        best = np.argsort(-lexical, kind="stable")[: POOL + len(excluded)]
         top = keys[best[lexical[best] > 0]]  # papers sharing no term with the query are no candidates
         pool = dict.fromkeys(int(key) for key in np.concatenate([dense[0], top]) if key >= 0)
         return [key for key in pool if key not in excluded and key in self.vectors.state]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -52,8 +53,11 @@ class Topic:
 
     def keyword_hits(self, paper: Paper) -> list[KeywordHit]:
         """Each keyword (group) that matches the paper, and where."""
-        return [KeywordHit(keyword, self._where(keyword, paper)) for keyword in self.keywords
-                if self._matches(keyword, paper.text)]
+        return [
+            KeywordHit(keyword, self._where(keyword, paper))
+            for keyword in self.keywords
+            if self._matches(keyword, paper.text)
+        ]
 
     def filtered(self, paper: Paper) -> bool:
         """True when a filter hits: the seed digest drops such a paper whatever else it matches."""
@@ -88,7 +92,9 @@ class Topic:
 def load_topics(path: Path) -> list[Topic]:
     """Read and validate a topics.toml; a broken file gets a one-line error naming the topic and field."""
     if not path.exists():
-        raise TopicsError(f"no topics file at {path} (create one: semdigest topics add NAME, or semdigest topics import FILE)")
+        raise TopicsError(
+            f"no topics file at {path} (create one: semdigest topics add NAME, or semdigest topics import FILE)"
+        )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -120,7 +126,7 @@ def import_topics(path: Path) -> list[Topic]:
     table = raw.get("topics", raw.get("topic")) if isinstance(raw, dict) else None
     if not isinstance(table, dict):
         raise TopicsError(f"{path}: no 'topic' (config.yml) or 'topics' (json) mapping")
-    topics = []
+    topics: list[Topic] = []
     for name, spec in table.items():
         spec = spec or {}
         entry = {"name": str(name), "keywords": spec.get("keywords") or [], "filters": spec.get("filters") or []}
@@ -152,7 +158,7 @@ def with_setting(topic: Topic, key: str, raw: str) -> Topic:
     `max_papers none` removes the cap. Validated exactly like the topics file."""
     if key not in SETTABLE:
         raise TopicsError(f"cannot set {key!r} (settable: {', '.join(SETTABLE)}; examples: topics like/unlike)")
-    value: object = raw
+    value: Any = raw
     if key in ("keywords", "filters"):
         value = [list(parse_keyword(item)) for item in raw.split(",") if item.strip()]
     elif key == "categories":
@@ -194,8 +200,11 @@ class TopicChange:
         changed = with_examples(topic, self.liked, self.unliked)
         for key, value in self.settings:
             changed = with_setting(changed, key, value)
-        return replace(changed, keywords=changed.keywords + tuple(map(parse_keyword, self.add_keywords)),
-                       filters=changed.filters + tuple(map(parse_keyword, self.add_filters)))
+        return replace(
+            changed,
+            keywords=changed.keywords + tuple(map(parse_keyword, self.add_keywords)),
+            filters=changed.filters + tuple(map(parse_keyword, self.add_filters)),
+        )
 
 
 def replace_topic(topics: Sequence[Topic], topic: Topic) -> list[Topic]:
@@ -235,11 +244,11 @@ def _topic_from_table(path: Path, number: int, entry: object) -> Topic:
     unknown = sorted(set(entry) - set(_FIELD_TYPES))
     if unknown:
         raise TopicsError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(_FIELD_TYPES)})")
-    values = {key: _checked(where, key, value) for key, value in entry.items()}
+    values: dict[str, Any] = {key: _checked(where, key, value) for key, value in entry.items()}
     return Topic(**values)
 
 
-def _checked(where: str, key: str, value: object) -> object:
+def _checked(where: str, key: str, value: object) -> Any:
     def fail(expected: str) -> TopicsError:
         return TopicsError(f"{where}: field {key!r} must be {expected}, not {value!r}"[:300])
 
@@ -266,23 +275,23 @@ def _checked(where: str, key: str, value: object) -> object:
     return value
 
 
-def _keywords(value: object, fail) -> tuple[Keyword, ...]:  # noqa: ANN001
+def _keywords(value: object, fail: Callable[[str], TopicsError]) -> tuple[Keyword, ...]:
     if not isinstance(value, list):
         raise fail("a list of keywords (a nested list is an AND-group)")
-    keywords = []
+    keywords: list[Keyword] = []
     for item in value:
         terms = [item] if isinstance(item, str | int | float) and not isinstance(item, bool) else item
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str | int | float) for t in terms):
             raise fail("a list of keywords (a nested list is an AND-group)")
         # YAML reads a keyword like `o1` as text but `2024` as a number: the seed meant text
-        terms = [str(term).strip() for term in terms]
-        if not all(terms):
+        texts = [str(term).strip() for term in terms]
+        if not all(texts):
             raise fail("a list of non-empty keywords")
-        keywords.append(tuple(terms))
+        keywords.append(tuple(texts))
     return tuple(keywords)
 
 
-def _paper_id(raw: str, fail) -> str:  # noqa: ANN001
+def _paper_id(raw: str, fail: Callable[[str], TopicsError]) -> str:
     try:
         return parse_id(raw).id
     except SemdigestError:

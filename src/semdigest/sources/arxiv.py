@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import DEFAULT_API_URL, DEFAULT_RSS_URL
+from ..paper import Paper
 from .arxiv_api import ApiPage, parse_api_feed
 from .ids import parse_id
 from .paced import USER_AGENT, PacedClient, Retryable
 from .rss import Listing, parse_rss
-from ..paper import Paper
 
 MAX_PAGE_SIZE = 2000  # the API refuses larger pages
 MAX_TOTAL_RESULTS = 30000  # and refuses to page beyond this
@@ -53,8 +53,14 @@ class Client:
         self.api_url = api_url
         self.rss_url = rss_url.rstrip("/")
         self.page_size = page_size
-        self.http = PacedClient(delay=delay, max_retries=max_retries, backoff=backoff, timeout=timeout,
-                                user_agent=user_agent, on_wait=on_wait)
+        self.http = PacedClient(
+            delay=delay,
+            max_retries=max_retries,
+            backoff=backoff,
+            timeout=timeout,
+            user_agent=user_agent,
+            on_wait=on_wait,
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -39,9 +39,8 @@ def parse_id(raw: str) -> ArxivId:
         yymm, number = match["yymm"], match["number"]
         if _new_style_is_valid(yymm, number):
             return ArxivId(f"{yymm}.{number}", _version(match))
-    elif match := _OLD.match(text):
-        if 1 <= int(match["yymm"][2:]) <= 12:
-            return ArxivId(f"{match['archive'].lower()}/{match['yymm']}{match['number']}", _version(match))
+    elif (match := _OLD.match(text)) and 1 <= int(match["yymm"][2:]) <= 12:
+        return ArxivId(f"{match['archive'].lower()}/{match['yymm']}{match['number']}", _version(match))
     raise InvalidIdError(
         f"not an arXiv id: {raw!r} (expected e.g. 2508.11737, 2508.11737v2, arXiv:2508.11737 or hep-th/9901001)"
     )

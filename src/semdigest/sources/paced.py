@@ -9,6 +9,7 @@ does not resolve, a refused connection) fail at once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import time
@@ -41,15 +42,27 @@ class Retryable(Exception):
 class PacedClient:
     """GET with pacing and retries; `parse(body)` turns a 200 into a result or raises."""
 
-    def __init__(self, *, delay: float = 3.0, max_retries: int = 4, backoff: float = 3.0, timeout: float = 30.0,
-                 user_agent: str = USER_AGENT, on_wait: Callable[[str], None] | None = None,
-                 max_retry_after: float = MAX_RETRY_AFTER) -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 3.0,
+        max_retries: int = 4,
+        backoff: float = 3.0,
+        timeout: float = 30.0,
+        user_agent: str = USER_AGENT,
+        on_wait: Callable[[str], None] | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must not be negative, not {max_retries}")
         self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
         self.on_wait, self.max_retry_after = on_wait, max_retry_after
-        self._http = httpx.Client(headers={"User-Agent": user_agent}, timeout=timeout, follow_redirects=True,
-                                  limits=httpx.Limits(max_connections=1))
+        self._http = httpx.Client(
+            headers={"User-Agent": user_agent},
+            timeout=timeout,
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=1),
+        )
         self._last_request: float | None = None
 
     def close(self) -> None:
@@ -81,8 +94,10 @@ class PacedClient:
 
     def _wait(self, attempt: int, failure: Retryable, name: str) -> float:
         if failure.retry_after > self.max_retry_after:
-            raise ArxivUnavailable(f"{name} asked to wait {failure.retry_after:.0f} s ({failure.problem}), more than"
-                                   f" the {self.max_retry_after:.0f} s semdigest waits: try again later")
+            raise ArxivUnavailable(
+                f"{name} asked to wait {failure.retry_after:.0f} s ({failure.problem}), more than"
+                f" the {self.max_retry_after:.0f} s semdigest waits: try again later"
+            )
         return max(self.backoff * 2 ** (attempt - 1), failure.retry_after)
 
     def _pace(self) -> None:
@@ -101,10 +116,8 @@ def _parse_response(response: httpx.Response, parse: Callable[[bytes], T]) -> T:
             return parse(response.content)
         except MalformedResponse as exc:
             raise Retryable(str(exc), exc) from exc  # arXiv sometimes cuts a response short
-    try:
+    with contextlib.suppress(MalformedResponse, Retryable):
         parse(response.content)  # arXiv's error feeds raise their own message (ArxivAPIError, ArxivError)
-    except (MalformedResponse, Retryable):
-        pass
     raise ArxivError(f"arXiv answered HTTP {status} for {response.url}")
 
 

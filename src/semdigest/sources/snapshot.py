@@ -68,7 +68,7 @@ def snapshot_paper(record: dict) -> Paper:
         categories=tuple((record.get("categories") or "").split()),
         version=version,
         published=_version_date(versions[0]) if versions else None,
-        updated=_version_date(versions[-1]) if versions else listed and listed.isoformat(),
+        updated=_version_date(versions[-1]) if versions else (listed.isoformat() if listed else None),
         listed=listed,
         comment=_optional(record.get("comments")),
         journal_ref=_optional(record.get("journal-ref")),
@@ -116,7 +116,7 @@ def _parse_line(raw: bytes, number: int, report: SnapshotReading) -> Paper | Non
 def _open(path: Path) -> IO[bytes]:
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")
+            return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile is a binary file
         return open(path, "rb")
     except OSError as error:
         raise InputFileError(f"cannot read {path}: {error.strerror or error}") from None
