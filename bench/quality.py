@@ -20,8 +20,9 @@ Labels: `{list, section, id}` JSON lines (/work/shared/eval/labels-dev.jsonl for
 sorted). Where a row is picked among variants (LR's C, the few-shot ablation), the pick is also shown
 leave-one-list-out (LOLO): chosen on the other lists, scored on the held-out one.
 
-"semdigest" rows run the library: search.Searcher.similar restricted to the list, and rank.rank_topic
-over digest.pool_of(the list's papers). Baselines use the same cached vectors and BM25 index. The
+"semdigest" rows go through the application API: Home.similar restricted to the list (Filters(ids=...))
+and Home.ranker(the list's papers).rank(topic). Baselines use the same cached vectors and BM25 index,
+read through Home.vectors and Home.lexical_scores. The
 benchmark home (--home) holds the whole corpus, embedded and indexed: built on first use (~20 min),
 after which a run takes about 5 minutes (the first tf-idf fit ~1 min more; --no-tfidf skips it).
 """
@@ -38,23 +39,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 
-from semdigest import rank, search
-from semdigest.config import load_settings
-from semdigest.digest import pool_of
-from semdigest.fusion import LEXICAL_WEIGHT, topic_query
-from semdigest.lexical import Bm25Index
-from semdigest.paper import Paper
-from semdigest.pipeline import LEXICAL, SYNC, Models, embed_texts
-from semdigest.rank import Pool, rank_topic
-from semdigest.search import Filters, Searcher
-from semdigest.store import Store
-from semdigest.topics import Topic
+from semdigest import Filters, Home, ListRanker, Paper, SemdigestError, Topic
+from semdigest.ranking import rank, search
+from semdigest.ranking.fusion import LEXICAL_WEIGHT, topic_query
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout, as CI has it
 CORPUS = SHARED / "corpus" / "papers.jsonl.gz"
@@ -93,14 +86,21 @@ Ranker = Callable[[Query], list[str]]  # candidate ids, best first
 # ---------------------------------------------------------------- data and protocol
 
 
-def ensure_home(home: Path) -> None:
-    """Build the benchmark home through the CLI if it has no complete index (the BM25 SYNC marker is
-    written last)."""
-    if (load_settings(home).index_dir / LEXICAL / SYNC).exists():
-        return
-    print(f"{home}: no index yet; ingesting, embedding and indexing {CORPUS.name} (~20 min, once) ...", file=sys.stderr)
-    for command in (["ingest", str(CORPUS)], ["index"]):
-        subprocess.run([sys.executable, "-m", "semdigest", "--home", str(home), *command], check=True)
+def ensure_home(path: Path) -> None:
+    """Build the benchmark home through the CLI if it has no usable index (ingesting the corpus first
+    when its store is empty)."""
+    with Home.open(path) as home:
+        try:
+            home.indexed([])
+            return
+        except SemdigestError:
+            empty = home.stats().papers == 0
+    print(
+        f"{path}: no usable index yet; ingesting, embedding and indexing {CORPUS.name} (~20 min, once) ...",
+        file=sys.stderr,
+    )
+    for command in [["ingest", str(CORPUS)]] * empty + [["index"]]:
+        subprocess.run([sys.executable, "-m", "semdigest", "--home", str(path), *command], check=True)
 
 
 def load_labels(path: Path) -> Labels:
@@ -182,61 +182,42 @@ def fewshot_partitions(labels: Labels, shuffles: int) -> list[Query]:
     return queries
 
 
-# ---------------------------------------------------------------- the library, opened once
+# ---------------------------------------------------------------- the application, opened once
 
 
 @dataclass
 class Bench:
-    store: Store
+    home: Home
     papers: dict[str, Paper]  # the labelled papers
-    keys: dict[str, int]
     vectors: dict[str, np.ndarray]  # their cached vectors, for the baselines
-    lexical: Bm25Index
-    embed: Callable[[Sequence[str]], np.ndarray]
-    pools: dict[str, Pool]
-    searcher: Searcher
+    rankers: dict[str, ListRanker]  # list -> its papers, ready to rank for any topic
     members: dict[str, tuple[str, ...]]  # list -> its papers: the candidates of `similar`
 
     def V(self, ids: Sequence[str]) -> np.ndarray:
         return np.stack([self.vectors[i] for i in ids]).astype(np.float64)
 
     def bm25(self, text: str, ids: Sequence[str]) -> np.ndarray:
-        return self.lexical.scores(text, [self.keys[i] for i in ids])
+        return self.home.lexical_scores(text, ids)
 
-    def pool(self, name: str, without: Sequence[str] = ()) -> Pool:
-        """The list's pool, minus the few-shot examples (a slice of the pool pool_of built once)."""
-        base = self.pools[name]
-        keep = np.array([paper.id not in without for paper in base.papers])
-        return replace(
-            base, papers=[p for p, k in zip(base.papers, keep) if k], keys=base.keys[keep], vectors=base.vectors[keep]
-        )
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.home.embed(texts)
 
 
-def open_bench(home: Path, labels: Labels) -> tuple[Bench, Labels]:
-    """The benchmark home's store and indexes; labels keep only papers that are stored and indexed."""
-    settings = load_settings(home)
-    store = Store(settings.db_path)
-    models = Models(settings.model, models_dir=settings.models_dir, cache_dir=settings.cache_dir, fast=settings.fast)
-    model_id = models.model_id
-    searcher = Searcher(store, settings.index_dir)  # the whole store: which papers are indexed, by which model
+def open_bench(path: Path, labels: Labels) -> tuple[Bench, Labels]:
+    """The benchmark home, opened once; labels keep only papers that are stored and indexed."""
+    home = Home.open(path)
     wanted = sorted({p for sections in labels.values() for p in members(sections)})
-    keys = store.keys(wanted)
-    known = [p for p in wanted if p in keys and keys[p] in searcher.vectors.state]
+    known = home.indexed(wanted)
     if len(known) < len(wanted):
-        print(f"{len(wanted) - len(known)} labelled papers are not indexed in {home}: left out", file=sys.stderr)
+        print(f"{len(wanted) - len(known)} labelled papers are not indexed in {path}: left out", file=sys.stderr)
     kept = set(known)
     labels = {name: {s: [p for p in ids if p in kept] for s, ids in secs.items()} for name, secs in labels.items()}
-    papers = store.get_many(known)
-    vectors = dict(zip(known, store.vectors(searcher.model, [keys[p] for p in known])))
-
-    def embed(texts: Sequence[str]) -> np.ndarray:
-        return embed_texts(store, model_id, texts, models)
-
+    papers = home.papers(known)
+    vectors = dict(zip(known, home.vectors(known)))
     lists = {name: tuple(members(sections)) for name, sections in labels.items()}
-    # ids sorted: rank_topic's stable sort then breaks ties by id, as the protocol does
-    pools = {name: pool_of(store, [papers[p] for p in ids], settings.index_dir, embed) for name, ids in lists.items()}
-    lexical = Bm25Index.load(settings.index_dir / LEXICAL)
-    return Bench(store, papers, keys, vectors, lexical, embed, pools, searcher, lists), labels
+    # ids sorted: the ranking's stable sort then breaks ties by id, as the protocol does
+    rankers = {name: home.ranker(ids) for name, ids in lists.items()}
+    return Bench(home, papers, vectors, rankers, lists), labels
 
 
 class Tfidf:
@@ -245,11 +226,11 @@ class Tfidf:
     def __init__(self, bench: Bench, cache: Path) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        count = bench.store.count()
+        count = bench.home.stats().papers
         fitted = pickle.loads(cache.read_bytes()) if cache.exists() else (None, None)
         if fitted[0] != count:  # the cache belongs to one state of the home
             print(f"fitting tf-idf on {count} papers (~1 min, cached in {cache}) ...", file=sys.stderr)
-            texts = bench.store.texts(bench.store.keys_matching(None, None, ()).tolist())
+            texts = list(bench.home.texts())
             fitted = (count, TfidfVectorizer(ngram_range=(1, 2), max_features=20000).fit(texts))
             cache.write_bytes(pickle.dumps(fitted))
         self.vectorizer = fitted[1]
@@ -284,20 +265,17 @@ def by_score(query: Query, scores: np.ndarray) -> list[str]:
 
 def semdigest_similar(b: Bench) -> Ranker:
     def ranked(q: Query) -> list[str]:
-        paper = b.papers[q.name]
-        hits = b.searcher.similar(
-            b.searcher.vector_of(paper), paper.text, n=10, exclude=(paper.id,), filters=Filters(ids=b.members[q.list])
-        )
-        return [hit.paper.id for hit in hits]
+        (result,) = b.home.similar([q.name], n=10, filters=Filters(ids=b.members[q.list]))
+        return [hit.paper.id for hit in result.hits]
 
     return ranked
 
 
 def semdigest_topic(b: Bench) -> Ranker:
-    """rank_topic over the list's pool; with examples (few-shot) the pool leaves them out."""
+    """The list's papers ranked for the topic; with examples (few-shot) the examples are left out."""
 
     def ranked(q: Query) -> list[str]:
-        items = rank_topic(Topic(name=q.name, examples=q.examples), b.pool(q.list, q.examples), include_all=True)
+        items = b.rankers[q.list].rank(Topic(name=q.name, examples=q.examples), exclude=q.examples)
         return [item.paper.id for item in items]
 
     return ranked
@@ -530,7 +508,9 @@ def main() -> None:
             evaluate(results, task, queries[task], name, ranker)
     run_ablations(bench, queries, results)
     print(report(results, {task: len(q) for task, q in queries.items()}))
-    print(f"\n_{args.labels.name}, {bench.store.count()} papers in {args.home}; {time.perf_counter() - start:.0f}s_")
+    print(
+        f"\n_{args.labels.name}, {bench.home.stats().papers} papers in {args.home}; {time.perf_counter() - start:.0f}s_"
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def _imports(module: str, path: Path) -> set[str]:
         if id(node) in type_only or not isinstance(node, ast.ImportFrom | ast.Import):
             continue
         if isinstance(node, ast.Import):
-            names = [alias.name.removeprefix("semdigest.") for alias in node.names if alias.name.startswith("semdigest")]
+            names = [
+                alias.name.removeprefix("semdigest.") for alias in node.names if alias.name.startswith("semdigest")
+            ]
         elif node.level:
             base = package[: len(package) - node.level + 1]
             target = ".".join([*base, node.module] if node.module else base)

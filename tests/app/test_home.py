@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from arxiv_server import RSS, Reply, fixture
 
+from arxiv_server import RSS, Reply, fixture
 from semdigest import Filters, Home, Topic
 from semdigest.app import home as home_module
 from semdigest.app.reports import DigestResult
@@ -31,8 +31,12 @@ SURVEY = "2508.13073"
 
 
 def _semdigest(home: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "semdigest", "--home", str(home), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "semdigest", "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _readme_example() -> str:
@@ -128,13 +132,23 @@ def test_nothing_is_remembered_unless_every_file_was_written(seeded, cli, tmp_pa
 
 
 def test_run_holds_the_lock_from_fetch_to_digest(home, arxiv_server, monkeypatch):
-    arxiv_server.route("/rss/cs.AI", Reply(200, fixture("rss2024_all-archives_2024-11-28_1504items.xml"), content_type=RSS))
+    arxiv_server.route(
+        "/rss/cs.AI", Reply(200, fixture("rss2024_all-archives_2024-11-28_1504items.xml"), content_type=RSS)
+    )
     probes = []
 
     def digest(self, **options):
-        probe = subprocess.run([sys.executable, "-c", "import sys, pathlib; from semdigest.lock import writer_lock\n"
-                                "with writer_lock(pathlib.Path(sys.argv[1]), wait=0): pass", str(home / "lock")],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, pathlib; from semdigest.lock import writer_lock\n"
+                "with writer_lock(pathlib.Path(sys.argv[1]), wait=0): pass",
+                str(home / "lock"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         probes.append(probe)
         return DigestResult(Digest(options["day"], options["day"], []))
 
