@@ -17,6 +17,10 @@ each, then the next round) and the tables report medians. Each embedding variant
 peak RSS is its own and the fast path's process never imports torch; semdigest is imported inside functions for
 the same reason (spawned workers re-import this module). Budgets are printed beside the numbers, never asserted.
 Shared helpers (timing, Markdown, homes, the CLI as a process) are in bench/speedkit.py.
+
+The whole program and the user-level operations (similar, a text's embedding, a day's digest) are timed through
+the application API (`semdigest.Home`) or the CLI over it; rows that profile one component on its own (an
+embedder, FAISS open and crc32, BM25, hubness, index builds, the ANN sweep) call that stage's module directly.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from speedkit import (
     corpus_home,
     day_ids,
     fast_artefact,
+    index_dir,
     load_average,
     machine,
     median,
@@ -72,9 +77,10 @@ from speedkit import (
 )
 
 if TYPE_CHECKING:
-    from semdigest.index import VectorIndex
-    from semdigest.lexical import Bm25Index
-    from semdigest.search import Searcher
+    from semdigest import Home, Paper
+    from semdigest.indexes.directory import IndexDir, Indexes
+    from semdigest.indexes.lexical import Bm25Index
+    from semdigest.indexes.vectors import VectorIndex
     from semdigest.store import Store
 
 TEXT_QUERIES = (
@@ -118,7 +124,7 @@ def top_k_agreement(reference: np.ndarray, other: np.ndarray, k: int = 10) -> fl
 
 def _embedding_worker(conn: Connection, fast: bool, texts: list[str], batch_size: int) -> None:
     """Loads one embedder, then encodes all texts each time it is asked; replies (seconds, vectors, peak RSS)."""
-    from semdigest.embed import load_embedder
+    from semdigest.embedding.registry import load_embedder  # one embedder on its own, not a Home's
 
     start = time.perf_counter()
     embedder = load_embedder(cache_dir=CACHE, fast=fast)
@@ -185,47 +191,41 @@ _SIMILAR_STAGES = """
 import json, sys, time
 start = time.perf_counter()
 import semdigest.cli  # what the console script imports
-from semdigest.config import load_settings
-from semdigest.search import Searcher
-from semdigest.store import Store
+from semdigest import Home
 marks = [time.perf_counter()]
-settings = load_settings(sys.argv[1])
-store = Store(settings.db_path)
-searcher = Searcher(store, settings.index_dir)
+home = Home.open(sys.argv[1])
+home.indexed([])  # opens the store and the indexes, which home.similar would open first
 marks.append(time.perf_counter())
-paper = store.get(sys.argv[2])
-searcher.similar(searcher.vector_of(paper), paper.text, exclude=(paper.id,))
+home.similar([sys.argv[2]])
 marks.append(time.perf_counter())
 print(json.dumps([b - a for a, b in zip([start] + marks, marks)]))
 """
 
 
 def bench_similar(args: argparse.Namespace) -> str:
-    from semdigest.config import load_settings
-    from semdigest.search import Searcher
-    from semdigest.store import Store
+    from semdigest import Home
 
-    home = corpus_home(args.home)
-    settings = load_settings(home)
-    with Store(settings.db_path) as store:
-        searcher = Searcher(store, settings.index_dir)
-        keys = random.Random(0).sample(sorted(searcher.vectors.state), args.queries)
-        by_key = store.papers_by_key(keys)
+    path = corpus_home(args.home)
+    with Home.open(path) as home:
+        indexes = home.indexes.open()  # the same files the Home opens, for timing its steps on their own
+        keys = random.Random(0).sample(sorted(indexes.vectors.state), args.queries)
+        by_key = home.store.papers_by_key(keys)
         papers = [by_key[key] for key in keys]
-        library = _similar_library(store, searcher, papers) | _index_opens(settings.index_dir, args.rounds)
-        stages = _similar_cli(home, [paper.id for paper in papers[: args.cli_runs]])
-        imports, heavy = _import_profile(home, papers[0].id)
-        text = _similar_text(home, store, searcher, [paper.title for paper in papers[:20]], max(args.cli_runs // 2, 1))
+        library = _similar_library(home, indexes, papers) | _index_opens(home.indexes, args.rounds)
+        stages = _similar_cli(path, [paper.id for paper in papers[: args.cli_runs]])
+        imports, heavy = _import_profile(path, papers[0].id)
+        titles = [paper.title for paper in papers if paper.abstract][:20]
+        text = _similar_text(path, home, titles, max(args.cli_runs // 2, 1))
     stats = [[name, median(t, "ms"), p90(t), median(max(t), "ms")] for name, t in library.items()]
     return "\n\n".join(
         [
             (
-                f"### similar: {len(searcher.vectors)} papers ({searcher.vectors.kind} index) in {home}; load average "
+                f"### similar: {len(indexes.vectors)} papers ({indexes.vectors.kind} index) in {path}; load average "
                 f"before {args.load_before}"
             ),
             (
-                f"(a) The library: Searcher opened once, then similar() for {len(papers)} random indexed papers. "
-                "The indented rows are its steps timed again on their own, to show their share."
+                f"(a) The library: a Home opened once, then home.similar([id]) for {len(papers)} random indexed "
+                "papers. The indented rows are its steps timed again on their own, to show their share."
             ),
             table(["what", "median", "p90", "max"], stats),
             (
@@ -244,59 +244,64 @@ def bench_similar(args: argparse.Namespace) -> str:
     )
 
 
-def _similar_library(store: Store, searcher: Searcher, papers: list) -> Times:
-    from semdigest.fusion import hubness
-    from semdigest.search import POOL
+def _similar_library(home: Home, indexes: Indexes, papers: list[Paper]) -> Times:
+    from semdigest.ranking.fusion import hubness
+    from semdigest.ranking.search import POOL
 
     times: Times = {}
-    sample = len(searcher.vectors.sample_keys)
+    sample = len(indexes.sample.keys)
     for paper in papers:
-        with timing(times, "similar(): vector_of + similar"):
-            searcher.similar(searcher.vector_of(paper), paper.text, exclude=(paper.id,))
-        vector = searcher.vector_of(paper)
+        with timing(times, "home.similar([id]): look-up + vector_of + similar"):
+            home.similar([paper.id])
+        (vector,) = home.vectors([paper.id])
         with timing(times, f"  dense top-{POOL + 1} (FAISS)"):
-            dense = searcher.vectors.search(vector[None], POOL + 1)[1][0]
+            dense = indexes.vectors.search(vector[None], POOL + 1)[1][0]
         with timing(times, "  BM25 over every paper"):
-            searcher.lexical.scores(paper.text)
+            indexes.lexical.scores(paper.text)
         with timing(times, f"  store.vectors of the {POOL + 1} dense candidates"):
-            pool = store.vectors(searcher.model, dense.tolist())
+            pool = home.store.vectors(indexes.model, dense.tolist())
         with timing(times, f"  hubness of the {POOL + 1} dense candidates against the {sample}-paper sample"):
-            hubness(pool, searcher.vectors.sample_vectors)
+            hubness(pool, indexes.sample.vectors)
     return times
 
 
-def _index_opens(directory: Path, rounds: int) -> Times:
-    """What Searcher() costs every command: verifying and opening both indexes."""
+def _index_opens(directory: IndexDir, rounds: int) -> Times:
+    """What a Home's first search costs every command: verifying and opening both indexes and the sample."""
     import faiss
 
-    from semdigest.index import INDEX_FILE, STATE_FILE, VectorIndex, _crc
-    from semdigest.lexical import Bm25Index
-    from semdigest.pipeline import LEXICAL, VECTORS
+    from semdigest.files import crc32_of
+    from semdigest.indexes.lexical import Bm25Index
+    from semdigest.indexes.sample import Sample
+    from semdigest.indexes.vectors import INDEX_FILE, STATE_FILE, VectorIndex
 
     times: Times = {}
-    files = directory / VECTORS / INDEX_FILE, directory / VECTORS / STATE_FILE
+    files = directory.vectors_dir / INDEX_FILE, directory.vectors_dir / STATE_FILE
     for _ in range(max(rounds, 3)):
+        with timing(times, "open: IndexDir.open (the three below)"):
+            directory.open()
         with timing(times, "open: VectorIndex.open"):
-            VectorIndex.open(directory / VECTORS)
+            VectorIndex.open(directory.vectors_dir)
         with timing(
             times, f"  crc32 of {INDEX_FILE} and {STATE_FILE} (skipped while their size and mtime are as saved)"
         ):
             for path in files:
-                _crc(path)
+                crc32_of(path)
         with timing(times, f"  its faiss.read_index of {INDEX_FILE} (memory-mapped; the rest is the state file)"):
             faiss.read_index(str(files[0]), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        with timing(times, f"open: Sample.load of {directory.sample_path.name} (verified whole)"):
+            Sample.load(directory.sample_path)
         with timing(times, "open: Bm25Index.load"):
-            Bm25Index.load(directory / LEXICAL)
+            Bm25Index.load(directory.lexical_dir)
     return times
 
 
 def _similar_cli(home: Path, paper_ids: list[str]) -> Times:
     names = (
         "interpreter start: `python -c pass`",
-        "stage: imports (semdigest.cli, search)",
-        "stage: Store + Searcher open",
-        "stage: vector_of + similar",
-        "floor: `python -c 'import semdigest.cli, semdigest.search'`",
+        "stage: imports (semdigest.cli)",
+        "stage: Home.open + its store and indexes",
+        "stage: home.similar([id])",
+        "floor: `python -c 'import semdigest.cli'`",
         "floor, ending with os._exit(0): no interpreter teardown",
         "CLI: semdigest similar ID",
         "CLI without a bytecode cache (as this sandbox runs it)",
@@ -309,9 +314,9 @@ def _similar_cli(home: Path, paper_ids: list[str]) -> Times:
         for name, seconds in zip(names[1:4], json.loads(python("-c", _SIMILAR_STAGES, str(home), paper_id).stdout)):
             times[name].append(seconds)
         with timing(times, names[4]):
-            python("-c", "import semdigest.cli, semdigest.search")
+            python("-c", "import semdigest.cli")
         with timing(times, names[5]):
-            python("-c", "import os, semdigest.cli, semdigest.search; os._exit(0)")
+            python("-c", "import os, semdigest.cli; os._exit(0)")
         timed_cli(times, names[6], home, "similar", paper_id)
         with timing(times, names[7]):
             cli(home, "similar", paper_id, env=NO_BYTECODE)
@@ -333,33 +338,38 @@ def _import_profile(home: Path, paper_id: str) -> tuple[str, list[str]]:
     return f"total {median(sum(own.values()), 'ms')}: " + ", ".join(f"{n} {median(t, 'ms')}" for n, t in top), heavy
 
 
-def _similar_text(home: Path, store: Store, searcher: Searcher, titles: list[str], rounds: int) -> Times:
-    from semdigest.config import load_settings
+def _similar_text(path: Path, home: Home, titles: list[str], rounds: int) -> Times:
+    from semdigest import Home
     from semdigest.paper import content_hash
-    from semdigest.pipeline import Models
 
     names = (
         "CLI, a new text: model load + encode + search",
         "CLI, the same text again: its vector is cached",
-        "library: load the model, in process",
-        f"library: encode + similar, model loaded ({len(titles)} titles)",
+        "library: load the model, in process (a fresh Home's first home.embed of a new text)",
+        f"library: home.similar(text=...), model loaded: encode + similar ({len(titles)} titles)",
     )
     times: Times = {name: [] for name in names}
+    model = home.indexes.model()
+
+    def forget(texts: Sequence[str]) -> None:
+        """The bench's own query texts (and titles of papers with an abstract, whose own hash differs): dropping
+        their cached vector makes the next embedding of them encode, and a fresh process load the model."""
+        rows = [(model, content_hash(text, "")) for text in texts]
+        home.store.db.executemany("DELETE FROM embeddings WHERE model = ? AND hash = ?", rows)
+
     for round_ in range(rounds):
         text = TEXT_QUERIES[round_ % len(TEXT_QUERIES)]
-        # the bench's own query texts: dropping their cached vector makes the next command load the model
-        store.db.execute(
-            "DELETE FROM embeddings WHERE model = ? AND hash = ?", (searcher.model, content_hash(text, ""))
-        )
-        timed_cli(times, names[0], home, "similar", "--text", text)
-        timed_cli(times, names[1], home, "similar", "--text", text)
-    settings = load_settings(home)
-    models = Models(settings.model, models_dir=settings.models_dir, cache_dir=settings.cache_dir)
-    with timing(times, names[2]):
-        embedder = models.embedder
-    for title in titles:
-        with timing(times, names[3]):
-            searcher.similar(embedder.encode([title])[0], title)
+        forget([text])
+        timed_cli(times, names[0], path, "similar", "--text", text)
+        timed_cli(times, names[1], path, "similar", "--text", text)
+    forget([TEXT_QUERIES[0], *titles])
+    with Home.open(path) as fresh:  # its model is not loaded yet
+        fresh.indexed([])  # the indexes open outside the timing, as a loaded process has them
+        with timing(times, names[2]):
+            fresh.embed([TEXT_QUERIES[0]])
+        for title in titles:
+            with timing(times, names[3]):
+                fresh.similar(text=title)
     return times
 
 
@@ -384,26 +394,28 @@ class _Papers:
 
 
 def bench_index(args: argparse.Namespace) -> str:
-    from semdigest.config import load_settings
-    from semdigest.pipeline import LEXICAL, VECTORS
+    from semdigest.layout import Layout
     from semdigest.store import Store
 
     times: Times = {}
     with scratch("index") as root:
         home = copy_home(corpus_home(args.home), root / "home")
-        settings = load_settings(home)
-        _drop_papers(settings.db_path, day_ids())  # the day arrives afterwards, as on a real day
-        with Store(settings.db_path) as store:
+        layout, indexes = Layout(home), index_dir(home)
+        _drop_papers(layout.db, day_ids())  # the day arrives afterwards, as on a real day
+        with Store(layout.db) as store:
             with timing(times, "library: read keys, hashes, vectors and texts from the store"):
                 corpus = _Papers.read(store, model_of(home))
-            lexical = _index_builds(home, store, corpus, root / "library", args.rounds, times)
-            sizes = f"FAISS {mib(settings.index_dir / VECTORS)}, BM25 {mib(settings.index_dir / LEXICAL)}"
+            lexical = _index_builds(home, store, corpus, index_dir(root / "library"), args.rounds, times)
+            sizes = (
+                f"FAISS {mib(indexes.vectors_dir)}, BM25 {mib(indexes.lexical_dir)}, "
+                f"calibration sample {mib(indexes.sample_path)}"
+            )
             for _ in range(args.rounds):
                 timed_cli(times, "CLI `semdigest index`, nothing new", home, "index")
             cli(home, "ingest", str(DAY_FILE))
             said = timed_cli(times, "CLI `semdigest index` after ingesting the day", home, "index").stdout.strip()
             day = _Papers.read(store, corpus.model, sorted(store.keys(day_ids()).values()))
-            _index_day(store, corpus, lexical, day, root / "library", args.rounds, times)
+            _index_day(store, corpus, lexical, day, index_dir(root / "library"), args.rounds, times)
     return (
         f"### index: {len(corpus.keys)} papers (the corpus without the day), then the day's {len(day.keys)}; "
         f"{args.rounds} interleaved rounds; load average before {args.load_before}\n\n"
@@ -420,11 +432,12 @@ def _drop_papers(db_path: Path, paper_ids: list[str]) -> None:
         db.executemany("DELETE FROM papers WHERE id = ?", ((i,) for i in paper_ids))
 
 
-def _index_builds(home: Path, store: Store, corpus: _Papers, directory: Path, rounds: int, times: Times) -> Bm25Index:
+def _index_builds(
+    home: Path, store: Store, corpus: _Papers, directory: IndexDir, rounds: int, times: Times
+) -> Bm25Index:
     """The CLI's rebuild and the library's builds, interleaved; returns the last BM25 index built."""
-    from semdigest.index import VectorIndex
-    from semdigest.lexical import Bm25Index
-    from semdigest.pipeline import LEXICAL, VECTORS
+    from semdigest.indexes.lexical import Bm25Index
+    from semdigest.indexes.vectors import VectorIndex
 
     for _ in range(rounds):
         timed_cli(times, "CLI `semdigest index --rebuild`", home, "index", "--rebuild")
@@ -432,31 +445,37 @@ def _index_builds(home: Path, store: Store, corpus: _Papers, directory: Path, ro
             store.embedded(corpus.model)
         with timing(times, "library: VectorIndex.build"):
             index = VectorIndex.build(corpus.model, corpus.keys, corpus.hashes, corpus.vectors)
-        with timing(times, "library: VectorIndex resample + save"):
-            index.resample(lambda keys: store.vectors(corpus.model, keys))
-            index.save(directory / VECTORS)
+        with timing(times, "library: VectorIndex.save + Sample.choose + save"):
+            index.save(directory.vectors_dir)
+            _resample(store, corpus.model, index, directory)
         with timing(times, "library: Bm25Index.build"):
             lexical = Bm25Index.build(corpus.keys, corpus.texts)
         with timing(times, "library: Bm25Index.save"):
-            lexical.save(directory / LEXICAL)
+            lexical.save(directory.lexical_dir)
     return lexical
 
 
+def _resample(store: Store, model: str, index: VectorIndex, directory: IndexDir) -> None:
+    """The calibration sample drawn again from the index's papers and saved, as IndexDir.refresh does."""
+    from semdigest.indexes.sample import Sample
+
+    Sample.choose(model, index.state, lambda keys: store.vectors(model, keys), index.dim).save(directory.sample_path)
+
+
 def _index_day(
-    store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: Path, rounds: int, times: Times
+    store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: IndexDir, rounds: int, times: Times
 ) -> None:
     """The library's incremental path: the day's papers onto indexes of everything else, saved."""
-    from semdigest.index import VectorIndex
-    from semdigest.pipeline import LEXICAL, VECTORS
+    from semdigest.indexes.vectors import VectorIndex
 
     for _ in range(rounds):
         index = VectorIndex.build(corpus.model, corpus.keys, corpus.hashes, corpus.vectors)  # update changes it
-        with timing(times, f"library: VectorIndex.update ({len(day.keys)} papers) + resample + save"):
+        with timing(times, f"library: VectorIndex.update ({len(day.keys)} papers) + save + Sample.choose + save"):
             index.update(day.keys, day.hashes, day.vectors)
-            index.resample(lambda keys: store.vectors(corpus.model, keys))
-            index.save(directory / VECTORS)
+            index.save(directory.vectors_dir)
+            _resample(store, corpus.model, index, directory)
         with timing(times, f"library: Bm25Index.add ({len(day.keys)} papers) + save"):
-            lexical.add(day.keys, day.texts).save(directory / LEXICAL)
+            lexical.add(day.keys, day.texts).save(directory.lexical_dir)
 
 
 # --- ann --------------------------------------------------------------------------------------------------------
@@ -467,13 +486,14 @@ _OPEN_PROBE = """
 import re, sys, time
 from pathlib import Path
 import faiss
-from semdigest.index import INDEX_FILE, VectorIndex, _crc
+from semdigest.files import crc32_of
+from semdigest.indexes.vectors import INDEX_FILE, VectorIndex
 path, step = Path(sys.argv[1]), sys.argv[2]
 start = time.perf_counter()
 if step == "VectorIndex.open":
     VectorIndex.open(path)
 elif step == "crc32 of papers.faiss":
-    _crc(path / INDEX_FILE)
+    crc32_of(path / INDEX_FILE)
 elif step == "faiss.read_index (mmap flags)":
     faiss.read_index(str(path / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 status = Path("/proc/self/status").read_text()
@@ -485,8 +505,8 @@ OPEN_STEPS = ("VectorIndex.open", "crc32 of papers.faiss", "faiss.read_index (mm
 def bench_ann(args: argparse.Namespace) -> str:
     import faiss
 
-    from semdigest.index import EXACT_LIMIT, NPROBE, VectorIndex
-    from semdigest.search import POOL
+    from semdigest.indexes.vectors import EXACT_LIMIT, NPROBE, VectorIndex
+    from semdigest.ranking.search import POOL
 
     real = _real_vectors(corpus_home(args.home))
     rng = np.random.default_rng(0)
@@ -539,10 +559,10 @@ def _open_steps(directory: Path) -> str:
 
 
 def _real_vectors(home: Path) -> np.ndarray:
-    from semdigest.config import load_settings
+    from semdigest.layout import Layout
     from semdigest.store import Store
 
-    with Store(load_settings(home).db_path) as store:
+    with Store(Layout(home).db) as store:
         model = model_of(home)
         return np.ascontiguousarray(store.vectors(model, sorted(store.embedded(model))), dtype=np.float32)
 
@@ -562,7 +582,7 @@ def _noisy_copies(sources: np.ndarray, count: int, rng: np.random.Generator) -> 
 
 def _ann_sweep(exact: object, index: VectorIndex, queries: np.ndarray, k: int) -> list[list[object]]:
     """Every variant for a query before the next query; recall@10 from the first 10 of the k results."""
-    from semdigest.index import NPROBE
+    from semdigest.indexes.vectors import NPROBE
 
     variants = {"exact (IndexFlatIP)": None, **{f"IVF nprobe {p}": p for p in NPROBES}}
     found: dict[str, list[np.ndarray]] = {name: [] for name in variants}

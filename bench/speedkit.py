@@ -20,8 +20,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from semdigest.indexes.directory import IndexDir
 
 CORPUS = Path("/work/shared/corpus/papers.jsonl.gz")
 CACHE = Path(__file__).parent / ".cache"
@@ -102,12 +106,17 @@ def timed_cli(times: Times, name: str, home: Path, *args: str) -> subprocess.Com
         return cli(home, *args)
 
 
+def index_dir(home: Path) -> IndexDir:
+    """The home's index folder (which file lives where: layout.py, then indexes.directory)."""
+    from semdigest.indexes.directory import IndexDir
+    from semdigest.layout import Layout
+
+    return IndexDir(Layout(home).index)
+
+
 def corpus_home(home: Path) -> Path:
     """The benchmark home with the whole corpus indexed, built through the CLI if it has no index yet."""
-    from semdigest.config import load_settings
-    from semdigest.pipeline import LEXICAL, SYNC
-
-    if not (load_settings(home).index_dir / LEXICAL / SYNC).exists():
+    if not index_dir(home).sync_path.exists():  # the BM25 SYNC marker, written last
         print(f"{home}: no index yet; ingesting and indexing {CORPUS.name} (~30 min, once) ...", file=sys.stderr)
         cli(home, "ingest", str(CORPUS))
         cli(home, "index")
@@ -115,11 +124,10 @@ def corpus_home(home: Path) -> Path:
 
 
 def model_of(home: Path) -> str:
-    from semdigest.config import load_settings
-    from semdigest.index import read_manifest
-    from semdigest.pipeline import VECTORS
+    """The model whose vectors the home's FAISS index holds (IndexProblem if it has none)."""
+    from semdigest.indexes.vectors import read_manifest
 
-    return read_manifest(load_settings(home).index_dir / VECTORS).model
+    return read_manifest(index_dir(home).vectors_dir).model
 
 
 def day_ids() -> list[str]:
@@ -141,10 +149,10 @@ def scratch(name: str) -> Iterator[Path]:
 def new_home(home: Path, artefact: Path | None) -> Path:
     """A fresh home, with the fast artefact already in its cache when one is given (else the first command
     that embeds builds it, importing torch)."""
-    from semdigest.config import load_settings
+    from semdigest.layout import Layout
 
     shutil.rmtree(home, ignore_errors=True)
-    cache = load_settings(home).cache_dir
+    cache = Layout(home).cache
     cache.mkdir(parents=True)
     if artefact is not None:
         shutil.copytree(artefact, cache / artefact.name)
@@ -153,18 +161,18 @@ def new_home(home: Path, artefact: Path | None) -> Path:
 
 def copy_home(source: Path, home: Path) -> Path:
     """A private copy of a home (store, indexes, fast artefact) that a section may change."""
-    from semdigest.config import load_settings
+    from semdigest.layout import Layout
 
-    src, dst = load_settings(source), load_settings(new_home(home, None))
-    with closing(sqlite3.connect(src.db_path)) as old, closing(sqlite3.connect(dst.db_path)) as new:
+    src, dst = Layout(source), Layout(new_home(home, None))
+    with closing(sqlite3.connect(src.db)) as old, closing(sqlite3.connect(dst.db)) as new:
         old.backup(new)  # consistent even while another process uses the source
-    for directory in ("index_dir", "cache_dir"):
+    for directory in ("index", "cache"):
         shutil.copytree(getattr(src, directory), getattr(dst, directory), dirs_exist_ok=True)
     return home
 
 
 def _build_fast() -> None:
-    from semdigest.embed import load_embedder
+    from semdigest.embedding.registry import load_embedder
 
     load_embedder(cache_dir=CACHE)
 
@@ -172,9 +180,10 @@ def _build_fast() -> None:
 def fast_artefact() -> Path:
     """The int8 ONNX artefact under CACHE, built in a process apart if missing: building imports torch, which
     would inflate this process's peak RSS."""
-    from semdigest.embed import DEFAULT_MODEL, _artefact_dir, resolve_model
+    from semdigest.embedding.onnx import artefact_dir
+    from semdigest.embedding.registry import DEFAULT_MODEL, resolve_model
 
-    folder = _artefact_dir(CACHE, DEFAULT_MODEL, resolve_model(DEFAULT_MODEL))  # where load_embedder puts it
+    folder = artefact_dir(CACHE, DEFAULT_MODEL, resolve_model(DEFAULT_MODEL))  # where load_embedder puts it
     if not (folder / "meta.json").exists():
         builder = multiprocessing.get_context("spawn").Process(target=_build_fast)
         builder.start()
