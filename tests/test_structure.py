@@ -127,6 +127,7 @@ def test_every_user_error_is_defined_in_errors():
 
 
 def test_the_public_api_is_exported_and_documented():
+    assert set(semdigest.__all__) == set(semdigest._EXPORTS) | {"__version__"}
     for name in semdigest.__all__:
         assert hasattr(semdigest, name), name
     text = pydoc.render_doc(semdigest, renderer=pydoc.plaintext)

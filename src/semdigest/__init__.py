@@ -18,17 +18,73 @@ edit a read-modify-write under the data directory's writer lock, which the Home 
 cause are `SemdigestError`s with a one-line message.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .app.events import Events, Meter
-from .app.home import Home, ListRanker
-from .app.reports import DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult, Similar
-from .app.topics import TopicsFile
-from .errors import SemdigestError
-from .paper import Paper
-from .ranking.digest import Digest, TopicDigest
-from .ranking.rank import Explanation, Move, RankedPaper
-from .ranking.search import Filters, Hit
-from .ranking.topics import Topic, TopicChange
+
+# Where each public name lives. They load on first use, so that `import semdigest.embedding.registry` in a
+# Ray worker, or `semdigest --help`, does not pay for FAISS and the whole application.
+_EXPORTS = {
+    "Events": "app.events",
+    "Meter": "app.events",
+    "Home": "app.home",
+    "ListRanker": "app.home",
+    "DemoResult": "app.reports",
+    "DigestResult": "app.reports",
+    "FetchReport": "app.reports",
+    "IndexResult": "app.reports",
+    "IngestReport": "app.reports",
+    "Preview": "app.reports",
+    "RunResult": "app.reports",
+    "Similar": "app.reports",
+    "TopicsFile": "app.topics",
+    "SemdigestError": "errors",
+    "Paper": "paper",
+    "Digest": "ranking.digest",
+    "TopicDigest": "ranking.digest",
+    "Explanation": "ranking.rank",
+    "Move": "ranking.rank",
+    "RankedPaper": "ranking.rank",
+    "Filters": "ranking.search",
+    "Hit": "ranking.search",
+    "Topic": "ranking.topics",
+    "TopicChange": "ranking.topics",
+}
+
+if TYPE_CHECKING:
+    from .app.events import Events, Meter
+    from .app.home import Home, ListRanker
+    from .app.reports import (
+        DemoResult,
+        DigestResult,
+        FetchReport,
+        IndexResult,
+        IngestReport,
+        Preview,
+        RunResult,
+        Similar,
+    )
+    from .app.topics import TopicsFile
+    from .errors import SemdigestError
+    from .paper import Paper
+    from .ranking.digest import Digest, TopicDigest
+    from .ranking.rank import Explanation, Move, RankedPaper
+    from .ranking.search import Filters, Hit
+    from .ranking.topics import Topic, TopicChange
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'semdigest' has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "DemoResult",
