@@ -97,7 +97,7 @@ def test_schema_is_versioned(tmp_path):
 
 def test_garbage_database_is_a_clear_error(tmp_path):
     (tmp_path / "bad.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a readable semdigest database"):
+    with pytest.raises(StoreError, match=r"bad.db is damaged \(file is not a database\): restore bad.db from"):
         Store(tmp_path / "bad.db")
 
 
