@@ -12,7 +12,7 @@ no longer plants a `.semdigest/` there.
 
 from __future__ import annotations
 
-import math
+import json
 import os
 import re
 import tomllib
@@ -123,30 +123,33 @@ def _checked(where: str, key: str, value: object) -> object:
     """A config.toml value, validated: TOML's `true` is not 1 s, and -1 retries is not a retry policy."""
     if key == "delay":
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_DELAY:
-            raise ConfigError(f"{where} must be a number of seconds from 0 to {MAX_DELAY:.0f}, not {value!r}")
-        if math.isnan(value):
-            raise ConfigError(f"{where} must be a number of seconds, not nan")
+            raise ConfigError(f"{where} must be a number of seconds from 0 to {MAX_DELAY:.0f}, not {_toml(value)}")
         return float(value)
     if key == "max_retries":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
-            raise ConfigError(f"{where} must be a whole number from 0 to {MAX_RETRIES}, not {value!r}")
+            raise ConfigError(f"{where} must be a whole number from 0 to {MAX_RETRIES}, not {_toml(value)}")
         return value
     if key == "fast":
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, not {value!r}")
+            raise ConfigError(f"{where} must be true or false, not {_toml(value)}")
         return value
     if key == "categories":
         if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list of arXiv categories, not {value!r}")
+            raise ConfigError(f"{where} must be a list of arXiv categories, not {_toml(value)}")
         return check_categories(where, value)
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where} must be a non-empty string, not {value!r}")
+        raise ConfigError(f"{where} must be a non-empty string, not {_toml(value)}")
     if key in ("api_url", "rss_url"):
         return _url(where, value)
     return Path(value) if key == "models_dir" else value
 
 
+def _toml(value: object) -> str:
+    """A value as config.toml spells it (`true`, not Python's `True`)."""
+    return json.dumps(value, default=str)[:80]
+
+
 def _url(where: str, value: str) -> str:
     if not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{where} must be an http:// or https:// URL, not {value!r}")
+        raise ConfigError(f"{where} must be an http:// or https:// URL, not {_toml(value)}")
     return value

@@ -43,17 +43,18 @@ _WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 def os_problem(error: OSError) -> CannotWrite:
     """An OSError from the environment, as one line naming the file and what to do."""
-    where = error.filename or "a file"
     hint = _HINTS.get(error.errno or 0, error.strerror or str(error))
-    return CannotWrite(f"cannot write {where}: {hint}" if error.errno in _WRITING else f"{where}: {hint}")
+    where = error.filename2 or error.filename  # a rename names its destination second
+    if error.errno in _WRITING:
+        return CannotWrite(f"cannot write {where or 'a file'}: {hint}")
+    return CannotWrite(f"{where}: {hint}" if where else hint)
 
 
 def recovery(path: Path) -> str:
     """How to get a working store back from a damaged one."""
     return (
-        f"restore {path.name} from a backup; or save what is readable with"
-        f" `sqlite3 {path} .recover | sqlite3 recovered.db` and put recovered.db in its place; or start a fresh"
-        " data directory (semdigest --home NEW ingest FILE / fetch)"
+        f"restore it from a backup, or save what is readable (`sqlite3 {path} .recover | sqlite3 recovered.db`)"
+        " and put that in its place, or start a fresh data directory (semdigest --home NEW fetch / ingest FILE)"
     )
 
 

@@ -104,7 +104,9 @@ def test_unknown_paper_and_missing_file(cli):
 
 def test_broken_config_is_a_clear_error(cli, home):
     (home / "config.toml").write_text("delay = 'soon'\n")
-    _one_line_error(cli("stats"), "config.toml: setting 'delay' must be a number of seconds from 0 to 3600, not 'soon'")
+    _one_line_error(
+        cli("stats"), "config.toml: setting 'delay' must be a number of seconds from 0 to 3600, not \"soon\""
+    )
 
 
 def test_the_installed_command_prints_everything_and_keeps_exit_codes(home):

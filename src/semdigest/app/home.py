@@ -254,6 +254,8 @@ class Home:
             raise UsageError("give one or more arXiv ids, or a text")
         if text is not None and not text.strip():
             raise UsageError("the text to search for is empty")
+        if filters and filters.categories:
+            check_categories("category", filters.categories)
         if filters and filters.since and filters.until and filters.since > filters.until:
             raise UsageError(f"the period starts ({filters.since}) after it ends ({filters.until})")
         filters = self._canonical(filters)

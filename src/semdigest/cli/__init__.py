@@ -27,6 +27,9 @@ class _Group(click.Group):
         except SemdigestError as error:
             click.echo(f"error: {one_line(str(error))}", err=True)
             ctx.exit(2)
+        except BrokenPipeError:  # `semdigest similar ID | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as error:  # the environment (a disk, a mount) where no stage said more: still one line
             click.echo(f"error: {one_line(str(os_problem(error)))}", err=True)
             ctx.exit(2)
@@ -39,10 +42,10 @@ def one_line(message: str) -> str:
     """An error as one terminal line: newlines folded, and a message grown huge by what it quotes (a
     5,000-character topic name) cut in the middle, keeping its start and its end."""
     line = " ".join(message.split())
-    return line if len(line) <= MAX_ERROR else f"{line[: MAX_ERROR - 120]} … {line[-110:]}"
+    return line if len(line) <= MAX_ERROR else f"{line[: MAX_ERROR - 250]} … {line[-240:]}"
 
 
-MAX_ERROR = 400
+MAX_ERROR = 800  # a recovery hint with two long paths fits; a 5,000-character name does not
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
