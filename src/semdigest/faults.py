@@ -125,14 +125,12 @@ def stored_day(text: object) -> date:
         raise BadValue(f"{text!r} is stored where a day belongs") from None
 
 
-def sound_vectors(blobs: Sequence[bytes]) -> list[bool]:
-    """Which blobs are finite float32 unit vectors of the batch's common dimension (the embedding cache
-    holds L2-normalised vectors only; a flipped bit makes NaN or a wrong length)."""
+def sound_vectors(blobs: Sequence[bytes], size: int) -> list[bool]:
+    """Which blobs are finite float32 unit vectors of `size` bytes (the embedding cache holds L2-normalised
+    vectors only; a flipped bit makes NaN, a cut one a wrong length)."""
     if not blobs:
         return []
-    lengths = [len(blob) for blob in blobs]
-    size = max(set(lengths), key=lengths.count)
-    sound = [length == size and size > 0 and size % 4 == 0 for length in lengths]
+    sound = [len(blob) == size and size > 0 and size % 4 == 0 for blob in blobs]
     rows = [i for i, ok in enumerate(sound) if ok]
     if rows:
         matrix = np.frombuffer(b"".join(blobs[i] for i in rows), dtype=np.float32).reshape(len(rows), -1)

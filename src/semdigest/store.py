@@ -322,9 +322,18 @@ class Store:
         damaged: set[str] = set()
         iterator = iter(rows)
         while batch := list(islice(iterator, 4096)):
-            sound = sound_vectors([blob for _, blob in batch])
+            sound = sound_vectors([blob for _, blob in batch], self._vector_size(model))
             damaged.update(digest for (digest, _), ok in zip(batch, sound) if not ok)
         return damaged
+
+    def _vector_size(self, model: str) -> int:
+        """The byte length of `model`'s vectors: the most common among the first few (one damaged vector
+        must not decide it)."""
+        sizes = [
+            size
+            for (size,) in self.db.execute("SELECT length(vector) FROM embeddings WHERE model = ? LIMIT 64", (model,))
+        ]
+        return max(set(sizes), key=sizes.count) if sizes else 0
 
     def _texts_of(self, hashes: Sequence[str]) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
@@ -364,7 +373,7 @@ class Store:
         blobs = [found[int(key)] for key in keys]
         if not blobs:
             return np.empty((0, 0), dtype=np.float32)
-        if not all(sound_vectors(blobs)):
+        if not all(sound_vectors(blobs, self._vector_size(model))):
             self._verify()
             raise StoreError(f"{self.path}: a cached vector is not a unit vector: `semdigest index` embeds it again")
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
@@ -377,7 +386,7 @@ class Store:
             rows = self.db.execute(
                 f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", (model, *chunk)
             ).fetchall()
-            sound = sound_vectors([blob for _, blob in rows])
+            sound = sound_vectors([blob for _, blob in rows], self._vector_size(model))
             if not all(sound):  # a damaged one counts as missing (the caller embeds it) if the file is sound
                 self._verify()
             found.update((digest, np.frombuffer(blob, np.float32)) for (digest, blob), ok in zip(rows, sound) if ok)
