@@ -138,7 +138,7 @@ def run(home: Home, categories: tuple[str, ...], topics_file: Path | None, out: 
       semdigest run -c cs.CL -c cs.LG --out digests --json
     A crontab line (arXiv's RSS listing is refreshed at midnight US Eastern, Monday to Friday):
       CRON_TZ=America/New_York
-      17 1 * * 1-5  $HOME/digest/.venv/bin/semdigest --home $HOME/digest/.semdigest run >> $HOME/digest/run.log 2>&1
+      17 1 * * 1-5  $HOME/semdigest/.venv/bin/semdigest --home $HOME/digest/.semdigest run >> $HOME/digest/run.log 2>&1
     """
     result = home.run(categories, topics=topics_file, out=out)
     if result.digest is None:
