@@ -21,7 +21,19 @@ cause are `SemdigestError`s with a one-line message.
 from ._version import __version__
 from .app.events import Events, Meter
 from .app.home import Home, ListRanker
-from .app.reports import DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult, Similar
+from .app.reports import (
+    DemoResult,
+    DigestResult,
+    FetchReport,
+    HistoryReport,
+    IndexResult,
+    IngestReport,
+    InitResult,
+    Paths,
+    Preview,
+    RunResult,
+    Similar,
+)
 from .app.topics import TopicsFile
 from .errors import SemdigestError
 from .paper import Paper
@@ -38,14 +50,17 @@ __all__ = [
     "Explanation",
     "FetchReport",
     "Filters",
+    "HistoryReport",
     "Hit",
     "Home",
     "IndexResult",
     "IngestReport",
+    "InitResult",
     "ListRanker",
     "Meter",
     "Move",
     "Paper",
+    "Paths",
     "Preview",
     "RankedPaper",
     "RunResult",

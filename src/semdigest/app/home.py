@@ -420,7 +420,10 @@ class Home:
                 self._lock_depth -= 1
             return
         try:
-            make_home(self.settings, self.events.say) if create else require_home(self.settings)
+            if create:
+                make_home(self.settings, self.events.say)
+            else:
+                require_home(self.settings)
             with writer_lock(self.layout.lock, on_wait=self.events.say):
                 self._lock_depth = 1
                 try:
