@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test bench
 
+# into ./.semdigest, which every later semdigest command in this folder (or below it) finds
 demo: $(VENV)/.installed
-	$(BIN)/semdigest demo
+	$(BIN)/semdigest --home .semdigest demo
 
 # lint, format and types first: they take seconds, the suite takes minutes
 test: $(VENV)/.installed

@@ -16,8 +16,8 @@ from semdigest.errors import SemdigestError
 SRC = Path(semdigest.__file__).parent
 # The stages in data-flow order; a module may import its own stage and earlier ones only.
 STAGES = ["base", "sources", "store", "embedding", "indexes", "ranking", "output", "app", "cli", "package"]
-BASE = {"errors", "_version", "paper", "files", "layout", "config", "lock"}
-LAYOUT_NAMES = {"semdigest.db", "topics.toml", "config.toml", "lock", "index", "cache", "digests"}
+BASE = {"errors", "_version", "paper", "files", "layout", "config", "lock", "faults"}
+LAYOUT_NAMES = {"semdigest.db", "topics.toml", "config.toml", "lock", "index", "cache", "digests", "seen-history.jsonl"}
 
 
 def _modules() -> dict[str, Path]:

@@ -2,13 +2,21 @@
 the environment.
 
 Precedence: command-line option > environment variable > `<home>/config.toml` > default.
+
+The data directory, when neither `--home` nor $SEMDIGEST_HOME names one, is found the way git finds a
+repository: a `.semdigest/` folder in the current folder or one of its parents (a digest project), else
+the per-user one, `$XDG_DATA_HOME/semdigest` (`~/.local/share/semdigest`). A cron job or a CI runner that
+starts in another folder therefore still reaches the same data, and `semdigest stats` in a random folder
+no longer plants a `.semdigest/` there.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -16,10 +24,14 @@ from typing import Any
 from .errors import ConfigError
 from .layout import Layout
 
-DEFAULT_HOME = Path(".semdigest")
+PROJECT_HOME = ".semdigest"  # a digest project's data directory, found upwards from the current folder
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_RSS_URL = "https://rss.arxiv.org/rss"
 DEFAULT_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.MA", "cs.RO")
+# an archive (`cs`, `hep-th`) or a subject class (`cs.CV`, `q-bio.NC`, `math.QA`): what arXiv's listings name
+CATEGORY = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")
+MAX_DELAY = 3600.0  # seconds between requests; more is a typo, and a daily job would never finish
+MAX_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -33,45 +45,111 @@ class Settings:
     model: str = "all-MiniLM-L6-v2"
     models_dir: Path = Path("models")
     fast: bool = True  # the quantised ONNX embedding path; false = plain sentence-transformers fp32
+    # why `home` is the data directory (`semdigest paths` prints it); not a config.toml key
+    home_source: str = "given"
+    # True when the data directory is the per-user default, whose parent folders may be created
+    home_is_default: bool = False
 
     @property
     def layout(self) -> Layout:
         return Layout(self.home)
 
 
-def load_settings(home: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
-    """Settings for `home` (else $SEMDIGEST_HOME, else ./.semdigest), its config.toml and the environment."""
-    root = Path(home or env.get("SEMDIGEST_HOME") or DEFAULT_HOME).expanduser()
-    settings = Settings(home=root, **_read_config_file(Layout(root).config))
-    overrides: dict[str, Any] = {"api_url": env.get("SEMDIGEST_API_URL"), "rss_url": env.get("SEMDIGEST_RSS_URL")}
-    return replace(settings, **{key: value for key, value in overrides.items() if value})
+_NOT_IN_CONFIG = {"home", "home_source", "home_is_default"}
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def load_settings(
+    home: str | Path | None = None, env: Mapping[str, str] = os.environ, cwd: Path | None = None
+) -> Settings:
+    """Settings for `home` (else $SEMDIGEST_HOME, else a `.semdigest/` found upwards from `cwd`, else the
+    per-user data directory), its config.toml and the environment."""
+    root, source, is_default = find_home(home, env, cwd or Path.cwd())
+    settings = Settings(home=root, home_source=source, home_is_default=is_default, **_read_config_file(root))
+    overrides: dict[str, Any] = {}
+    for key in ("api_url", "rss_url"):
+        variable = f"SEMDIGEST_{key.upper()}"
+        if env.get(variable):
+            overrides[key] = _url(f"${variable}", env[variable])
+    return replace(settings, **overrides)
+
+
+def find_home(home: str | Path | None, env: Mapping[str, str], cwd: Path) -> tuple[Path, str, bool]:
+    """(the data directory, why it was chosen, whether it is the per-user default)."""
+    if home:
+        return Path(home).expanduser(), "given with --home", False
+    if env.get("SEMDIGEST_HOME"):
+        return Path(env["SEMDIGEST_HOME"]).expanduser(), "$SEMDIGEST_HOME", False
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / PROJECT_HOME
+        if candidate.is_dir():
+            shown = Path(os.path.relpath(candidate, cwd)) if folder == cwd else candidate
+            return shown, f"found upwards from {cwd}, as git finds .git", False
+    data = env.get("XDG_DATA_HOME", "")
+    if os.path.isabs(data):  # the XDG spec: a relative value is invalid and ignored
+        return Path(data) / "semdigest", f"the per-user default: no {PROJECT_HOME}/ in {cwd} or above", True
+    default = Path(env.get("HOME") or Path.home()) / ".local" / "share" / "semdigest"
+    return default, f"the per-user default: no {PROJECT_HOME}/ in {cwd} or above", True
+
+
+def check_categories(where: str, categories: Sequence[object]) -> tuple[str, ...]:
+    """arXiv category or archive names, as listings name them; anything else (`%`, `cs.CV/..`, '') is an error
+    before it reaches a URL or a query."""
+    if not categories:
+        raise ConfigError(f"{where}: no categories given (e.g. cs.CL, cs.CV)")
+    for category in categories:
+        if not isinstance(category, str) or not CATEGORY.fullmatch(category):
+            raise ConfigError(f"{where}: {category!r} is not an arXiv category or archive (e.g. cs.CL, math, hep-th)")
+    return tuple(str(category) for category in categories)
+
+
+def _read_config_file(root: Path) -> dict[str, Any]:
+    path = Layout(root).config
     if not path.exists():
         return {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
-    known = {field.name: field.type for field in fields(Settings) if field.name != "home"}
-    unknown = sorted(set(raw) - set(known))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error})") from None
+    known = {field.name for field in fields(Settings)} - _NOT_IN_CONFIG
+    unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return {key: _coerce(path, key, value) for key, value in raw.items()}
+    return {key: _checked(f"{path}: setting {key!r}", key, value) for key, value in raw.items()}
 
 
-def _coerce(path: Path, key: str, value: object) -> object:
-    expected: dict[str, type | tuple[type, ...]] = {
-        "delay": (int, float),
-        "max_retries": int,
-        "fast": bool,
-        "categories": list,
-    }
-    if key in expected and not isinstance(value, expected[key]):
-        raise ConfigError(f"{path}: setting {key!r} has the wrong type ({type(value).__name__})")
+def _checked(where: str, key: str, value: object) -> object:
+    """A config.toml value, validated: TOML's `true` is not 1 s, and -1 retries is not a retry policy."""
+    if key == "delay":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_DELAY:
+            raise ConfigError(f"{where} must be a number of seconds from 0 to {MAX_DELAY:.0f}, not {_toml(value)}")
+        return float(value)
+    if key == "max_retries":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+            raise ConfigError(f"{where} must be a whole number from 0 to {MAX_RETRIES}, not {_toml(value)}")
+        return value
+    if key == "fast":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {_toml(value)}")
+        return value
     if key == "categories":
-        return tuple(str(item) for item in value)  # type: ignore[attr-defined]
-    if key == "models_dir":
-        return Path(str(value))
-    return value if key in expected else str(value)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list of arXiv categories, not {_toml(value)}")
+        return check_categories(where, value)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a non-empty string, not {_toml(value)}")
+    if key in ("api_url", "rss_url"):
+        return _url(where, value)
+    return Path(value) if key == "models_dir" else value
+
+
+def _toml(value: object) -> str:
+    """A value as config.toml spells it (`true`, not Python's `True`)."""
+    return json.dumps(value, default=str)[:80]
+
+
+def _url(where: str, value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{where} must be an http:// or https:// URL, not {_toml(value)}")
+    return value

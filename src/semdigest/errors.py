@@ -64,3 +64,15 @@ class UsageError(SemdigestError):
 
 class OutputError(SemdigestError):
     """A digest, page or feed that cannot be written where it was asked for."""
+
+
+class NoDataDirectory(StoreError):
+    """A command that only reads found no data directory (or no store in it) and created none."""
+
+
+class DamagedStore(StoreError):
+    """SQLite reports the database as damaged, or a stored value cannot be what semdigest wrote."""
+
+
+class CannotWrite(SemdigestError):
+    """The environment refuses a write: a full disk, a read-only filesystem, an immutable file, permissions."""

@@ -1,9 +1,15 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""Atomic file writes: readers see the old file or the new one, never half of one.
+
+A replaced file keeps its mode and a new one gets the umask's (0644 under the usual 022), as a plain
+`open()` would: tempfile.mkstemp creates its file 0600, which made every page, feed and topics.toml
+private whatever the umask said.
+"""
 
 from __future__ import annotations
 
 import mmap
 import os
+import stat
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -16,15 +22,28 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(temp_path)` for a temporary file beside `path`, fsync it, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
     temp = Path(name)
     try:
+        try:
+            os.fchmod(handle, _mode_for(path))
+        finally:
+            os.close(handle)
         write(temp)
         with open(temp, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permission bits, else what the umask gives a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: Path, text: str) -> None:

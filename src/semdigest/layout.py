@@ -4,6 +4,8 @@
   semdigest.db      SQLite (WAL): papers, listings, embedding cache, seen-history
   config.toml       optional settings
   topics.toml       the seed topics
+  seen-history.jsonl  the seen-history exported (`semdigest history export`): what must outlive a cache
+  .gitignore        written by `semdigest init`: what git need not keep (rebuilt or cached)
   lock              the writer lock (flock)
   index/            the indexes (indexes.IndexDir owns what is inside)
   cache/            the fast embedding model, built once per model folder
@@ -31,6 +33,22 @@ class Layout:
     @property
     def topics(self) -> Path:
         return self.root / "topics.toml"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "seen-history.jsonl"
+
+    @property
+    def gitignore(self) -> Path:
+        return self.root / ".gitignore"
+
+    def gitignore_text(self) -> str:
+        """What a repository that keeps the data directory need not commit: all of it can be rebuilt
+        from arXiv and the files kept (topics, config, the seen-history export)."""
+        names = [f"{self.db.name}*", self.lock.name, f"{self.index.name}/", f"{self.cache.name}/"]
+        return "# rebuilt or cached by semdigest; keep the rest (topics, config, seen-history) in git\n" + "".join(
+            f"{name}\n" for name in names
+        )
 
     @property
     def lock(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from .errors import StoreError
 
@@ -32,16 +34,22 @@ def writer_lock(path: Path, *, wait: float = 600.0, on_wait: Callable[[str], Non
                         f"{path.parent} is in use by another semdigest process ({holder}); try again later"
                     )
                 time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}: {' '.join(os.path.basename(arg) for arg in sys.argv[:3])}\n")
-        handle.flush()
+        _note_holder(handle)
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
+            with contextlib.suppress(OSError):
+                os.ftruncate(handle.fileno(), 0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _note_holder(handle: TextIO) -> None:
+    """Who holds the lock, for a second writer's message. Only a courtesy: flock is the lock, so a full
+    disk that cannot take these few bytes must not stop the command (its own writes will say so)."""
+    note = f"pid {os.getpid()}: {' '.join(os.path.basename(arg) for arg in sys.argv[:3])}\n"
+    with contextlib.suppress(OSError):  # unbuffered: nothing is left over for close() to fail on
+        os.ftruncate(handle.fileno(), 0)
+        os.pwrite(handle.fileno(), note.encode(), 0)
 
 
 def _try_lock(handle: object) -> bool:

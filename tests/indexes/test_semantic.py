@@ -145,6 +145,9 @@ def test_similar_errors(day_home, cli, arxiv_server):
 
 
 def test_similar_without_an_index(home, cli):
+    assert "has no papers yet" in cli("similar", SURVEY).stderr  # and creates no store
+    assert not (home / "semdigest.db").exists()
+    assert cli("ingest", "src/semdigest/data/day-2025-08-18.jsonl").exit_code == 0
     result = cli("similar", SURVEY)
     assert result.exit_code == 2 and "run semdigest index" in result.stderr
 

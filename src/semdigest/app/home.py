@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import Settings, load_settings
+from ..config import Settings, check_categories, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
 from ..errors import IndexProblem, OutputError, UnknownPaper, UsageError
+from ..faults import os_problem
 from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
 from ..lock import writer_lock
@@ -35,8 +36,23 @@ from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save
 from ..sources.ids import parse_id
 from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
 from ..store import Stats, Store, UpsertCounts
+from .datadir import make_home, open_store, require_home
 from .events import Events
-from .reports import DemoResult, DigestResult, FetchReport, IndexResult, IngestReport, Preview, RunResult, Similar
+from .firstrun import init_home, paths_of
+from .history import export_history, import_history
+from .reports import (
+    DemoResult,
+    DigestResult,
+    FetchReport,
+    HistoryReport,
+    IndexResult,
+    IngestReport,
+    InitResult,
+    Paths,
+    Preview,
+    RunResult,
+    Similar,
+)
 from .topics import TopicsFile
 
 if TYPE_CHECKING:
@@ -91,8 +107,9 @@ class Home:
         events: Events | None = None,
         env: Mapping[str, str] = os.environ,
     ) -> Home:
-        """The data directory `path` (else $SEMDIGEST_HOME, else ./.semdigest) with its config.toml;
-        `model` overrides the configured embedding model."""
+        """The data directory `path` (else $SEMDIGEST_HOME, else a `.semdigest/` in the current folder or a
+        parent, else the per-user one: config.find_home) with its config.toml; `model` overrides the
+        configured embedding model. Nothing is created until a method that stores something runs."""
         settings = load_settings(path, env)
         return cls(replace(settings, model=model) if model else settings, events)
 
@@ -110,16 +127,38 @@ class Home:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.layout.db)
+            self._store = open_store(self.settings, self.indexes, writing=bool(self._lock_depth))
         return self._store
+
+    # --- the data directory ----------------------------------------------------------------------------
+
+    def paths(self) -> Paths:
+        """Where everything is, and why the data directory is this one; reads and creates nothing."""
+        return paths_of(self.settings)
+
+    def init(self, *, github: bool = False) -> InitResult:
+        """Make the data directory with a commented topics.toml and config.toml (and, with `github`, the
+        scheduled workflow in `.github/workflows/` beside it); files that exist are kept as they are."""
+        with self._writing(create=True):
+            return init_home(self.settings, github=github, say=self.events.say)
+
+    def export_history(self, path: Path | None = None) -> HistoryReport:
+        """The seen-history to a JSONL file (default `<home>/seen-history.jsonl`), for a repository to keep."""
+        with self._writing():
+            return export_history(self.store, path or self.layout.history)
+
+    def import_history(self, path: Path | None = None) -> HistoryReport:
+        """Merge an exported seen-history into the store (a fresh store after a cache was evicted)."""
+        with self._writing(create=True):
+            return import_history(self.store, path or self.layout.history)
 
     # --- papers ------------------------------------------------------------------------------------------
 
     def fetch(self, categories: Sequence[str] | None = None, day: date | None = None) -> FetchReport:
         """Today's RSS listing (or, with `day`, the papers submitted that day, through the API) into the store."""
-        cats = list(categories or self.settings.categories)
+        cats = list(check_categories("categories", categories) if categories else self.settings.categories)
         self.events.say(f"fetching {'+'.join(cats)} {f'for {day}' if day else 'from today’s RSS listing'} ...")
-        with self._writing(), self._client() as client:
+        with self._writing(create=True), self._client() as client:
             if day is None:
                 listing = client.listing(cats)
                 return FetchReport(self._store_papers(listing.papers), listing.date)
@@ -138,7 +177,7 @@ class Home:
     def fetch_ids(self, ids: Sequence[str]) -> FetchReport:
         """These papers (any id form; malformed ones fail before any request) into the store."""
         wanted = [parse_id(raw).id for raw in ids]
-        with self._writing(), self._client() as client:
+        with self._writing(create=True), self._client() as client:
             lookup = client.lookup(wanted)
             return FetchReport(self._store_papers(lookup.papers), missing=tuple(lookup.missing))
 
@@ -146,7 +185,7 @@ class Home:
         """A `.jsonl`/`.jsonl.gz` file in the arXiv metadata snapshot format, streamed in bounded memory."""
         reading = SnapshotReading()
         meter = self.events.meter(f"ingesting {path.name}")
-        with self._writing():
+        with self._writing(create=True):
             counts = self._store_papers(read_snapshot(path, reading), progress=meter.advance)
         meter.finish()
         return IngestReport(counts, reading.lines, tuple(reading.bad))
@@ -164,6 +203,10 @@ class Home:
         return self.store.get_many([parse_id(raw).id for raw in paper_ids])
 
     def stats(self) -> Stats:
+        """Papers, days and categories stored; all zero (and nothing created) in a data directory without a store."""
+        if self._store is None and not self._lock_depth and not self.layout.db.exists():
+            require_home(self.settings)
+            return Stats(0, 0, None, None, [])
         return self.store.stats()
 
     # --- embeddings and indexes ----------------------------------------------------------------------------
@@ -211,6 +254,10 @@ class Home:
             raise UsageError("give one or more arXiv ids, or a text")
         if text is not None and not text.strip():
             raise UsageError("the text to search for is empty")
+        if filters and filters.categories:
+            check_categories("category", filters.categories)
+        if filters and filters.since and filters.until and filters.since > filters.until:
+            raise UsageError(f"the period starts ({filters.since}) after it ends ({filters.until})")
         filters = self._canonical(filters)
         searcher, queries = self._queries(wanted)
         results = [
@@ -297,7 +344,7 @@ class Home:
         self, categories: Sequence[str] | None = None, *, topics: Path | None = None, out: Path | None = None
     ) -> RunResult:
         """The daily job, under one lock: fetch today's listing, embed and index it, write the digest."""
-        with self._writing():
+        with self._writing(create=True):
             fetched = self.fetch(categories)
             if fetched.day is None or fetched.total == 0:
                 return RunResult(fetched, None)
@@ -306,7 +353,7 @@ class Home:
     def demo(self, file: Path | None = None) -> DemoResult:
         """The daily job on the embedded listing day (2025-08-18) or `file`, with the keyword digest's seed
         topics imported when the data directory has no topics yet."""
-        with self._writing():
+        with self._writing(create=True):
             ingested = self.ingest(file or embedded_data(EMBEDDED_DAY))
             imported: tuple[Topic, ...] = ()
             if not self.layout.topics.exists():
@@ -361,8 +408,10 @@ class Home:
     # --- the stages, wired ---------------------------------------------------------------------------------
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """The writer lock, taken once however deeply a Home's methods call each other."""
+    def _writing(self, *, create: bool = False) -> Iterator[None]:
+        """The writer lock, taken once however deeply a Home's methods call each other. `create`: the
+        method stores something, so a missing data directory is made; the others need an existing one.
+        An OSError that escapes the writes (a full disk, a read-only filesystem) becomes one line."""
         if self._lock_depth:
             self._lock_depth += 1
             try:
@@ -370,12 +419,19 @@ class Home:
             finally:
                 self._lock_depth -= 1
             return
-        with writer_lock(self.layout.lock, on_wait=self.events.say):
-            self._lock_depth = 1
-            try:
-                yield
-            finally:
-                self._lock_depth = 0
+        try:
+            if create:
+                make_home(self.settings, self.events.say)
+            else:
+                require_home(self.settings)
+            with writer_lock(self.layout.lock, on_wait=self.events.say):
+                self._lock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+        except OSError as error:
+            raise os_problem(error) from None
 
     def _client(self) -> Client:
         from ..sources.arxiv import Client  # httpx and feedparser load only when arXiv is asked

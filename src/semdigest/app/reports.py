@@ -81,3 +81,35 @@ class Preview:
 
     def count(self, kind: str) -> int:
         return sum(1 for move in self.moves if move.kind == kind)
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str
+    path: Path
+    exists: bool
+    what: str
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a Home keeps everything, and why its data directory is the one it is."""
+
+    home: Path
+    source: str  # why this data directory: --home, $SEMDIGEST_HOME, found upwards, the per-user default
+    exists: bool
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
+class InitResult:
+    home: Path
+    written: tuple[Path, ...]
+    kept: tuple[Path, ...]  # there already, left as they were
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    path: Path
+    rows: int  # rows written (export) or read (import)
+    changed: int = 0  # import: rows new to the store, or moved to an earlier day

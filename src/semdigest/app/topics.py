@@ -100,8 +100,8 @@ class TopicsFile:
         return self._edit(apply)
 
     def _edit(self, edit: Callable[[list[Topic]], tuple[list[Topic], R]], *, missing_ok: bool = False) -> R:
-        """Read the file, edit, save: all under the writer lock."""
-        with self.home._writing():
+        """Read the file, edit, save: all under the writer lock (a new file may make the data directory)."""
+        with self.home._writing(create=missing_ok):
             current = [] if missing_ok and not self.path.exists() else self.all()
             topics, result = edit(current)
             save_topics(self.path, topics)

@@ -110,7 +110,13 @@ def _paper_text(paper: Paper) -> str:
 @json_option()
 @with_home
 def stats(home: Home, as_json: bool) -> None:
-    """Papers, listing days and categories in the store."""
+    """Papers, listing days and categories in the store (reads only: creates nothing).
+
+    \b
+    Examples:
+      semdigest stats
+      semdigest stats --json | jq .papers
+    """
     result = home.stats()
     if as_json:
         click.echo(json.dumps({key: plain(value) for key, value in result.__dict__.items()}, indent=2))
@@ -124,7 +130,13 @@ def stats(home: Home, as_json: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild both indexes from the cached vectors.")
 @with_home
 def index(home: Home, rebuild: bool) -> None:
-    """Embed papers that have no vector yet and update the FAISS and BM25 indexes."""
+    """Embed papers that have no vector yet and update the FAISS and BM25 indexes.
+
+    \b
+    Examples:
+      semdigest ingest papers.jsonl.gz && semdigest index
+      semdigest index --rebuild             both indexes again from the cached vectors
+    """
     result = home.index(rebuild=rebuild)
     report = result.report
     how = "rebuilt" if report.rebuilt else f"+{report.added} -{report.removed}"

@@ -133,12 +133,23 @@ def run(home: Home, categories: tuple[str, ...], topics_file: Path | None, out: 
     """The daily job: fetch today's listing, index it, write the digest.
 
     \b
-    Example (cron, weekdays after the listing is out):
-      0 6 * * 1-5  cd ~/digest && .venv/bin/semdigest run --out digests
+    Examples:
+      semdigest run
+      semdigest run -c cs.CL -c cs.LG --out digests --json
+    A crontab line (arXiv's RSS listing is refreshed at midnight US Eastern, Monday to Friday):
+      CRON_TZ=America/New_York
+      17 1 * * 1-5  $HOME/semdigest/.venv/bin/semdigest --home $HOME/digest/.semdigest run >> $HOME/digest/run.log 2>&1
     """
     result = home.run(categories, topics=topics_file, out=out)
     if result.digest is None:
-        click.echo("no papers announced today (a weekend or holiday listing is empty): no digest")
+        message = "no papers announced today (a weekend or holiday listing is empty): no digest"
+        if as_json:
+            day = result.fetched.day.isoformat() if result.fetched.day else None
+            click.echo(
+                json.dumps({"date": day, "from": day, "to": day, "topics": [], "announced": 0, "message": message})
+            )
+        else:
+            click.echo(message)
         return
     counts = result.fetched.counts
     say(f"{result.fetched.day}: {result.fetched.total} papers ({counts.new} new, {counts.updated} updated)")
@@ -153,7 +164,14 @@ def run(home: Home, categories: tuple[str, ...], topics_file: Path | None, out: 
 @with_home
 def demo(home: Home, file: Path | None) -> None:
     """The daily job on the embedded default data (one real listing day, 2025-08-18) or FILE, with the
-    keyword digest's topics imported when there is no topics file yet."""
+    keyword digest's topics imported when there is no topics file yet.
+
+    \b
+    Examples:
+      semdigest demo                        the sample day (`semdigest paths`: where it went)
+      semdigest --home .semdigest demo      ... into ./.semdigest, found by later commands here
+      semdigest demo papers.jsonl           your own snapshot file instead
+    """
     result = home.demo(file)
     counts = result.ingested.counts
     click.echo(

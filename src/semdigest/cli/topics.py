@@ -37,7 +37,13 @@ def topics(ctx: click.Context, topics_file: Path | None) -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @pass_topics
 def import_(file: TopicsFile, source: Path) -> None:
-    """Import the keyword digest's config.yml or seed-topics.json (replaces known topics' keywords and filters)."""
+    """Import the keyword digest's config.yml or seed-topics.json (replaces known topics' keywords and filters).
+
+    \b
+    Examples:
+      semdigest topics import config.yml
+      semdigest topics --topics other.toml import seed-topics.json
+    """
     incoming = file.import_from(source)
     click.echo(f"imported {len(incoming)} topics into {file.path}: {', '.join(t.name for t in incoming)}")
 
@@ -59,7 +65,13 @@ def add(
     categories: tuple[str, ...],
     whole_words: bool,
 ) -> None:
-    """Add a topic."""
+    """Add a topic.
+
+    \b
+    Examples:
+      semdigest topics add Agents -d "LLM agents that plan and use tools" -k agent -k "tool+use"
+      semdigest topics add Robots -k robot -f "robot-readable" -c cs.RO --whole-words
+    """
     topic = Topic(
         name=name.strip(),
         description=description.strip(),
@@ -76,7 +88,13 @@ def add(
 @json_option()
 @pass_topics
 def list_(file: TopicsFile, as_json: bool) -> None:
-    """List the topics."""
+    """List the topics.
+
+    \b
+    Examples:
+      semdigest topics list
+      semdigest topics list --json | jq '.[].name'
+    """
     current = file.all()
     if as_json:
         click.echo(json.dumps([topic_json(topic) for topic in current], indent=1, ensure_ascii=False))
@@ -93,7 +111,13 @@ def list_(file: TopicsFile, as_json: bool) -> None:
 @json_option()
 @pass_topics
 def show(file: TopicsFile, name: str, as_json: bool) -> None:
-    """Show one topic."""
+    """Show one topic.
+
+    \b
+    Examples:
+      semdigest topics show Agents
+      semdigest topics show Agents --json
+    """
     record = topic_json(file.get(name))
     if as_json:
         click.echo(json.dumps(record, indent=1, ensure_ascii=False))
@@ -106,7 +130,12 @@ def show(file: TopicsFile, name: str, as_json: bool) -> None:
 @click.argument("name")
 @pass_topics
 def remove(file: TopicsFile, name: str) -> None:
-    """Remove a topic."""
+    """Remove a topic (its seen-history stays, should it come back).
+
+    \b
+    Example:
+      semdigest topics remove Agents
+    """
     file.remove(name)
     click.echo(f"removed {name}")
 
@@ -117,7 +146,14 @@ def remove(file: TopicsFile, name: str) -> None:
 @click.argument("value")
 @pass_topics
 def set_(file: TopicsFile, name: str, key: str, value: str) -> None:
-    """Change one field, e.g. `set MLLM threshold 0.99` or `set MLLM keywords "VLM,MLLM,LLM+vision"`."""
+    """Change one field of a topic.
+
+    \b
+    Examples:
+      semdigest topics set MLLM threshold 0.99
+      semdigest topics set MLLM keywords "VLM,MLLM,LLM+vision"
+      semdigest topics set MLLM description "multimodal language models"
+    """
     changed = file.set(name, key, value)
     click.echo(f"{name}: {key} = {getattr(changed, key)}")
 
@@ -127,7 +163,12 @@ def set_(file: TopicsFile, name: str, key: str, value: str) -> None:
 @click.argument("ids", nargs=-1, required=True)
 @pass_topics
 def like(file: TopicsFile, name: str, ids: tuple[str, ...]) -> None:
-    """Add example papers: more like these (fetched from arXiv when not stored)."""
+    """Add example papers: more like these (fetched from arXiv when not stored).
+
+    \b
+    Example:
+      semdigest topics like Agents 2508.12079 2508.11918
+    """
     _report(file.like(name, ids))
 
 
@@ -136,7 +177,12 @@ def like(file: TopicsFile, name: str, ids: tuple[str, ...]) -> None:
 @click.argument("ids", nargs=-1, required=True)
 @pass_topics
 def unlike(file: TopicsFile, name: str, ids: tuple[str, ...]) -> None:
-    """Mark papers as not wanted: they leave the topic and push their look-alikes down."""
+    """Mark papers as not wanted: they leave the topic and push their look-alikes down.
+
+    \b
+    Example:
+      semdigest topics unlike Agents 2508.12643
+    """
     _report(file.unlike(name, ids))
 
 
@@ -150,7 +196,13 @@ def _report(topic: Topic) -> None:
 @date_option("The listing day (default: the latest one).")
 @pass_topics
 def explain_(file: TopicsFile, name: str, paper_id: str, day: datetime | None) -> None:
-    """Why a paper got its score in a topic, and whether the digest shows it."""
+    """Why a paper got its score in a topic, and whether the digest shows it.
+
+    \b
+    Examples:
+      semdigest topics explain Embodied_AI 2508.12211
+      semdigest topics explain Embodied_AI 2508.12211 --date 2025-08-18
+    """
     start, why = file.home.explain(name, paper_id, day=day_of(day), topics=file.path)
     click.echo(f"{why.paper.id}  {why.paper.title}")
     click.echo(f"topic {name} on {start}: {why.verdict}")

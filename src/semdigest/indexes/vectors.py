@@ -8,8 +8,10 @@ whose size and modification time are still those recorded at save is trusted wit
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -106,7 +108,7 @@ class VectorIndex:
         return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
 
     def save(self, directory: Path) -> None:
-        atomic_write(directory / INDEX_FILE, lambda temp: faiss.write_index(self.faiss, str(temp)))
+        atomic_write(directory / INDEX_FILE, lambda temp: _write_faiss(self.faiss, temp, directory / INDEX_FILE))
         keys = np.fromiter(self.state, dtype=np.int64, count=len(self.state))
         hashes = np.array(list(self.state.values()), dtype="S32")
         atomic_write(directory / STATE_FILE, lambda temp: _save_npz(temp, keys=keys, hashes=hashes))
@@ -154,6 +156,17 @@ def read_manifest(directory: Path) -> Manifest:
     if manifest.format != FORMAT:
         raise IndexProblem(f"{path} has format {manifest.format}, this semdigest reads {FORMAT}")
     return manifest
+
+
+def _write_faiss(index: Any, temp: Path, path: Path) -> None:
+    """faiss.write_index, whose failed fwrite (a full disk) is a RuntimeError quoting strerror: an OSError
+    here, so that the caller reports it like any other write that the disk refused."""
+    try:
+        faiss.write_index(index, str(temp))
+    except RuntimeError as error:
+        codes = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES)
+        code = next((code for code in codes if os.strerror(code) in str(error)), errno.EIO)
+        raise OSError(code, os.strerror(code), str(path)) from None
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

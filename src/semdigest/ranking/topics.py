@@ -99,6 +99,8 @@ def load_topics(path: Path) -> list[Topic]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise TopicsError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:  # a folder named topics.toml, a file we may not read
+        raise TopicsError(f"cannot read {path}: {error.strerror or error}") from None
     entries = raw.get("topic", [])
     if not isinstance(entries, list) or set(raw) - {"topic"}:
         raise TopicsError(f"{path}: expected only [[topic]] tables")
