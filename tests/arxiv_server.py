@@ -12,6 +12,7 @@ Replies for a route are served in order and the last one repeats, so `[Reply(503
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,20 @@ def fixture(name: str) -> bytes:
 def truncated(body: bytes) -> bytes:
     """The first half of a response, as when arXiv cuts one short (sent with a matching Content-Length)."""
     return body[: len(body) // 2]
+
+
+def degraded(body: bytes, tag: str, *, entry: int = 0, text: bytes | None = None) -> bytes:
+    """The response with one entry's (Atom) or item's (RSS) `<tag>` element left out, or with `text` in it:
+    the degraded entries arXiv has really sent (a missing `<title>`, an empty abstract)."""
+    entries = list(re.finditer(rb"<(entry|item)>.*?</\1>", body, flags=re.S))
+    chosen = entries[entry]
+    element = re.compile(rb"<%s(?:\s[^>]*)?>.*?</%s>" % (tag.encode(), tag.encode()), flags=re.S)
+    opening = tag.encode()
+    replacement = b"" if text is None else b"<" + opening + b">" + text + b"</" + opening + b">"
+    changed, found = element.subn(replacement, chosen[0], count=1)
+    if not found:
+        raise ValueError(f"entry {entry} has no <{tag}>")
+    return body[: chosen.start()] + changed + body[chosen.end() :]
 
 
 @dataclass(frozen=True)

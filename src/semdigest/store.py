@@ -15,7 +15,7 @@ import json
 import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
@@ -72,6 +72,19 @@ MIGRATIONS: tuple[str, ...] = (
 
 _COLUMNS = [f.name for f in fields(Paper)]
 _SELECT = f"SELECT key, {', '.join(_COLUMNS)} FROM papers"
+# fields the newer copy may lack (None, "" or no items) and the older one then gives
+_KEPT_WHEN_ABSENT = (
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "version",
+    "published",
+    "updated",
+    "comment",
+    "journal_ref",
+    "doi",
+)
 
 
 @dataclass
@@ -79,11 +92,14 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # new papers that arrived without a title or an abstract: reported, never stored (nor embedded, nor ranked)
+    incomplete: list[str] = field(default_factory=list)
 
     def add(self, other: UpsertCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.incomplete += other.incomplete
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,9 @@ class Store:
 
     def _upsert_one(self, paper: Paper, counts: UpsertCounts) -> None:
         row = self.db.execute(f"{_SELECT} WHERE id = ?", (paper.id,)).fetchone()
+        if row is None and lacks_text(paper):
+            counts.incomplete.append(paper.id)
+            return
         if row is None:
             self._insert(paper)
             counts.new += 1
@@ -438,12 +457,19 @@ class Store:
             return self.db.total_changes - before
 
 
+def lacks_text(paper: Paper) -> bool:
+    """A paper without a title or an abstract (arXiv has sent entries without `<title>`): not worth storing.
+    Absence is the empty string, not falsiness in general: a title can be literally "0"."""
+    return paper.title == "" or paper.abstract == ""
+
+
 def merge(stored: Paper, incoming: Paper) -> Paper:
-    """The newer copy wins; fields it lacks are kept from the older one; the latest listing is kept."""
+    """The newer copy wins; fields it lacks are kept from the older one (text is never replaced by nothing:
+    a degraded entry keeps the stored title and abstract); the latest listing is kept."""
     newer, older = (incoming, stored) if _is_newer(incoming, stored) else (stored, incoming)
     values = {name: getattr(newer, name) for name in _COLUMNS}
-    for name in ("version", "published", "updated", "comment", "journal_ref", "doi", "authors", "categories"):
-        if not values[name]:
+    for name in _KEPT_WHEN_ABSENT:
+        if values[name] in (None, "", ()):
             values[name] = getattr(older, name)
     latest = max((p for p in (stored, incoming) if p.listed), key=lambda p: p.listed or date.min, default=newer)
     values["listed"], values["announce_type"] = latest.listed, latest.announce_type

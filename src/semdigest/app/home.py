@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ import numpy as np
 from ..config import Settings, check_categories, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
-from ..errors import IndexProblem, OutputError, UnknownPaper, UsageError
+from ..errors import ArxivError, IndexProblem, OutputError, SemdigestError, UnknownPaper, UsageError
 from ..faults import os_problem
 from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
@@ -34,6 +34,7 @@ from ..ranking.rank import Explanation, Pool, RankedPaper, compare, explain, ran
 from ..ranking.search import Filters, Searcher
 from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save_topics
 from ..sources.ids import parse_id
+from ..sources.limits import bounded
 from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
 from ..store import Stats, Store, UpsertCounts
 from .datadir import make_home, open_store, require_home
@@ -59,6 +60,17 @@ if TYPE_CHECKING:
     from ..sources.arxiv import Client
 
 BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
+
+
+ARXIV_BEGAN = date(1991, 8, 1)  # its first papers (hep-th/9108xxx) were submitted in August 1991
+
+
+def _check_submission_day(day: date) -> None:
+    """A day arXiv can have papers of: not before it existed, not after today (anywhere on Earth)."""
+    if day < ARXIV_BEGAN:
+        raise UsageError(f"no papers were submitted on {day}: arXiv began in August 1991")
+    if day > date.today() + timedelta(days=1):
+        raise UsageError(f"{day} is in the future: no papers were submitted then yet")
 
 
 class ListRanker:
@@ -157,10 +169,14 @@ class Home:
     def fetch(self, categories: Sequence[str] | None = None, day: date | None = None) -> FetchReport:
         """Today's RSS listing (or, with `day`, the papers submitted that day, through the API) into the store."""
         cats = list(check_categories("categories", categories) if categories else self.settings.categories)
+        if day is not None:
+            _check_submission_day(day)
         self.events.say(f"fetching {'+'.join(cats)} {f'for {day}' if day else 'from today’s RSS listing'} ...")
         with self._writing(create=True), self._client() as client:
             if day is None:
                 listing = client.listing(cats)
+                for skipped in listing.skipped:
+                    self.events.say(f"warning: left out of the listing: {skipped}")
                 return FetchReport(self._store_papers(listing.papers), listing.date)
             meter = self.events.meter("fetching")
 
@@ -175,8 +191,9 @@ class Home:
             return FetchReport(counts, day)
 
     def fetch_ids(self, ids: Sequence[str]) -> FetchReport:
-        """These papers (any id form; malformed ones fail before any request) into the store."""
-        wanted = [parse_id(raw).id for raw in ids]
+        """These papers (any id form; malformed ones fail before any request) into the store; an id with a
+        version (`2508.13073v2`) asks arXiv for that version, which the store keeps unless it has a newer one."""
+        wanted = [str(parse_id(raw)) for raw in ids]
         with self._writing(create=True), self._client() as client:
             lookup = client.lookup(wanted)
             return FetchReport(self._store_papers(lookup.papers), missing=tuple(lookup.missing))
@@ -188,7 +205,7 @@ class Home:
         with self._writing(create=True):
             counts = self._store_papers(read_snapshot(path, reading), progress=meter.advance)
         meter.finish()
-        return IngestReport(counts, reading.lines, tuple(reading.bad))
+        return IngestReport(counts, reading.lines, tuple(reading.bad), tuple(reading.cut))
 
     def paper(self, paper_id: str) -> Paper:
         """A stored paper; UnknownPaper if the store does not have it."""
@@ -445,13 +462,39 @@ class Home:
     def _store_papers(
         self, papers: Iterator[Paper] | Sequence[Paper], progress: Callable[[int], None] | None = None
     ) -> UpsertCounts:
-        """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes."""
+        """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes.
+        A source that fails part way (arXiv down at page 5 of `fetch --date`, a file cut short) keeps the
+        papers it gave before the failure."""
         counts = UpsertCounts()
         iterator = iter(papers)
-        while batch := list(islice(iterator, BATCH)):
-            counts.add(self.store.upsert(batch))
+        while True:
+            batch: list[Paper] = []
+            try:
+                batch.extend(islice(iterator, BATCH))
+            except SemdigestError:
+                counts.add(self._upsert(batch))
+                if kept := counts.new + counts.updated + counts.unchanged:
+                    self.events.say(f"stored the {kept} papers that came before this error; run it again for the rest")
+                raise
+            if not batch:
+                return counts
+            counts.add(self._upsert(batch))
             if progress:
                 progress(len(batch))
+
+    def _upsert(self, papers: list[Paper]) -> UpsertCounts:
+        """One batch into the store, each field cut to its size limit; what was cut, and the new papers that
+        came without a title or an abstract (not stored), are reported."""
+        fitted = []
+        for paper in papers:
+            paper, cuts = bounded(paper)
+            fitted.append(paper)
+            if cuts:
+                self.events.say(f"warning: {paper.id} is larger than any real paper, cut: {', '.join(cuts)}")
+        counts = self.store.upsert(fitted)
+        if lacking := counts.incomplete:
+            shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+            self.events.say(f"warning: not stored, as they came without a title or an abstract: {shown}")
         return counts
 
     def _ensure_stored(self, paper_ids: list[str]) -> None:
@@ -464,7 +507,9 @@ class Home:
             lookup = client.lookup(unknown)
         if lookup.missing:
             raise UnknownPaper(f"arXiv does not know {', '.join(lookup.missing)}")
-        self._store_papers(lookup.papers)
+        incomplete = self._store_papers(lookup.papers).incomplete
+        if incomplete:
+            raise ArxivError(f"arXiv sent {', '.join(incomplete)} without a title or an abstract: try again later")
 
     def _prepare(self, *, paper_ids: Sequence[str] | None = None, rebuild: bool = False) -> IndexResult:
         """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""

@@ -12,7 +12,7 @@ from ..ranking.digest import Digest
 from ..ranking.rank import Move, RankedPaper
 from ..ranking.search import Hit
 from ..ranking.topics import Topic
-from ..sources.snapshot import BadLine
+from ..sources.snapshot import BadLine, CutLine
 from ..store import UpsertCounts
 
 
@@ -24,7 +24,8 @@ class FetchReport:
 
     @property
     def total(self) -> int:
-        return self.counts.new + self.counts.updated + self.counts.unchanged
+        """Every paper arXiv sent, the incomplete ones (not stored) included."""
+        return self.counts.new + self.counts.updated + self.counts.unchanged + len(self.counts.incomplete)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class IngestReport:
     counts: UpsertCounts
     lines: int
     bad: tuple[BadLine, ...] = ()
+    cut: tuple[CutLine, ...] = ()  # papers whose fields were cut to their size limits
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ commands take, each declared once so that it is named the same everywhere."""
 
 from __future__ import annotations
 
+import calendar
 import functools
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +19,29 @@ from ..app.events import Events
 from ..app.home import Home
 
 F = TypeVar("F", bound=Callable[..., Any])
-DAY = click.DateTime(["%Y-%m-%d"])
+
+
+class DayType(click.ParamType):
+    """A YYYY-MM-DD day (as a datetime at midnight); a day that does not exist says so, not "wrong format"."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            self.fail(f"{str(value)[:40]!r} is not a day in the form YYYY-MM-DD (e.g. 2025-08-18)", param, ctx)
+        year, month, day = map(int, text.split("-"))
+        if year == 0 or not 1 <= month <= 12:
+            self.fail(f"{text} does not exist: there is no {'year 0' if year == 0 else f'month {month}'}", param, ctx)
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            self.fail(f"{text} does not exist: {calendar.month_name[month]} {year} has {days} days", param, ctx)
+        return datetime(year, month, day)
+
+
+DAY = DayType()
 
 
 def say(message: str) -> None:

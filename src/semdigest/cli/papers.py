@@ -37,7 +37,11 @@ def fetch(home: Home, categories: tuple[str, ...], day: datetime | None, ids: tu
     else:
         report = home.fetch(categories, day_of(day))
         if report.total == 0:
-            click.echo("no papers announced (a weekend or holiday listing is empty)")
+            click.echo(
+                f"no papers submitted on {report.day} in these categories"
+                if day
+                else "no papers announced (a weekend or holiday listing is empty)"
+            )
             return
     click.echo(_counts(report))
 
@@ -67,6 +71,10 @@ def ingest(home: Home, file: Path) -> None:
         say(f"  line {bad.line}: {bad.reason}")
     if len(report.bad) > 20:
         say(f"  ... and {len(report.bad) - 20} more bad lines")
+    for cut in report.cut[:20]:
+        say(f"warning: line {cut.line}: {cut.paper_id} is larger than any real paper, cut: {', '.join(cut.cuts)}")
+    if len(report.cut) > 20:
+        say(f"  ... and {len(report.cut) - 20} more papers cut")
 
 
 @click.command()

@@ -15,17 +15,21 @@ from .ids import ArxivId, parse_id
 
 def parse_xml(body: bytes, kind: str) -> Any:
     """A feedparser result for an `atom` or `rss` body; MalformedResponse for anything else."""
+    if not body.strip():
+        raise MalformedResponse("arXiv sent an empty response")
     # BytesIO, because feedparser treats a bytes or str argument as a possible file name or URL first;
     # no sanitizing, because abstracts are plain text where "$1<p<2$" is maths, not a tag
     feed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     if feed.bozo:
         raise MalformedResponse(f"arXiv sent malformed XML ({feed.bozo_exception})")
-    if not feed.version.startswith(kind):
+    if not feed.get("version", "").startswith(kind):  # feedparser sets no version on some non-feeds
         raise MalformedResponse(f"arXiv sent something other than an {kind.upper()} feed")
     return feed
 
 
 def entry_id(raw: str) -> ArxivId:
+    if not raw.strip():
+        raise MalformedResponse("arXiv sent an entry without an id")
     try:
         return parse_id(raw)
     except InvalidIdError as exc:

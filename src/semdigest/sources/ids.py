@@ -11,11 +11,13 @@ from ..errors import InputFileError, InvalidIdError
 _PREFIXES = re.compile(
     r"^(?:https?://)?(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:|arxiv:)", re.IGNORECASE
 )
-_NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<number>\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
+# re.ASCII: a Unicode-aware \d also takes "２５０８.１３０７３" and "٢٥٠٨.١٣٠٧٣", which int() reads and arXiv does not
+_NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<number>\d{4,5})(?:v(?P<version>[1-9]\d*))?$", re.ASCII)
 _OLD = re.compile(
     r"^(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[a-z]{2})?/(?P<yymm>\d{4})(?P<number>\d{3})(?:v(?P<version>[1-9]\d*))?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
+SHOWN = 60  # characters of a rejected id quoted back: a 10,000-character paste is not echoed whole
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,9 @@ def parse_id(raw: str) -> ArxivId:
             return ArxivId(f"{yymm}.{number}", _version(match))
     elif (match := _OLD.match(text)) and 1 <= int(match["yymm"][2:]) <= 12:
         return ArxivId(f"{match['archive'].lower()}/{match['yymm']}{match['number']}", _version(match))
+    shown = repr(raw) if len(raw) <= SHOWN else f"{raw[:SHOWN]!r}… ({len(raw)} characters)"
     raise InvalidIdError(
-        f"not an arXiv id: {raw!r} (expected e.g. 2508.11737, 2508.11737v2, arXiv:2508.11737 or hep-th/9901001)"
+        f"not an arXiv id: {shown} (expected e.g. 2508.11737, 2508.11737v2, arXiv:2508.11737 or hep-th/9901001)"
     )
 
 

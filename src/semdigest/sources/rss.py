@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..errors import ArxivError
+from ..errors import ArxivError, MalformedResponse
 from ..paper import Paper, collapse
 from .feedxml import entry_id, first_doi, optional, parse_xml, unique
 
@@ -20,6 +20,7 @@ class Listing:
 
     date: date | None  # the announcement day (US Eastern), from the channel pubDate
     papers: list[Paper]
+    skipped: tuple[str, ...] = ()  # why items without a readable arXiv id were left out, one line each
 
     def counts(self) -> dict[str, int]:
         """Papers per announce type: new, cross, replace, replace-cross."""
@@ -33,11 +34,18 @@ def parse_rss(body: bytes) -> Listing:
     if title.startswith("Feed error for query:"):
         raise ArxivError(f"arXiv RSS: {collapse(feed.feed.get('description'))} ({title})")
     day = _listing_date(feed.feed.get("published"))
-    return Listing(day, [_rss_paper(item, day) for item in feed.entries])
+    papers, skipped = [], []
+    for number, item in enumerate(feed.entries, start=1):
+        try:
+            papers.append(_rss_paper(item, day))
+        except MalformedResponse as problem:  # one odd item must not cost the day's listing
+            skipped.append(f"item {number} ({collapse(item.get('title'))[:80]!r}): {problem}")
+    return Listing(day, papers, tuple(skipped))
 
 
 def _rss_paper(item: Any, listed: date | None) -> Paper:
-    ident = entry_id(item.get("id", ""))  # the guid, oai:arXiv.org:<id>vN, carries the version; the link doesn't
+    # the guid, oai:arXiv.org:<id>vN, carries the version; the link, arxiv.org/abs/<id>, is the fallback
+    ident = entry_id(item.get("id") or item.get("link") or "")
     description = item.get("summary", "")
     _, found, abstract = description.partition("Abstract: ")
     return Paper(

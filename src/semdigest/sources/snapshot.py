@@ -17,9 +17,11 @@ from typing import IO
 from ..errors import InputFileError, SemdigestError
 from ..paper import Paper, collapse
 from .ids import parse_id
+from .limits import RAW_LIMITS, cut_raw
 
 EMBEDDED_DAY = "day-2025-08-18.jsonl"  # 367 real papers of one listing day, shipped for the demo
 SEED_TOPICS = "seed-topics.json"  # the keyword digest's topics, which the demo imports
+NOT_A_SNAPSHOT = 20  # bad lines before any paper that make a file "not a snapshot"
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -29,16 +31,28 @@ class BadLine:
     reason: str
 
 
+@dataclass(frozen=True)
+class CutLine:
+    line: int
+    paper_id: str
+    cuts: tuple[str, ...]  # `abstract 50000000 -> 20000 characters`
+
+
 @dataclass
 class SnapshotReading:
     """What reading a snapshot found besides its papers: the lines read and the bad ones."""
 
     bad: list[BadLine] = field(default_factory=list)
     lines: int = 0
+    cut: list[CutLine] = field(default_factory=list)  # lines whose fields were over their size limits
 
 
 def read_snapshot(path: Path, reading: SnapshotReading) -> Iterator[Paper]:
-    """The papers of a `.jsonl` / `.jsonl.gz` snapshot, streamed; bad lines are noted in `reading`."""
+    """The papers of a `.jsonl` / `.jsonl.gz` snapshot, streamed; bad lines are noted in `reading`.
+
+    A file none of whose first NOT_A_SNAPSHOT lines is a paper (a binary file, another JSON format) is
+    an InputFileError, not an ingest of nothing with hundreds of bad lines."""
+    papers = 0
     with _open(path) as handle:
         try:
             for number, raw in enumerate(handle, start=1):
@@ -46,18 +60,27 @@ def read_snapshot(path: Path, reading: SnapshotReading) -> Iterator[Paper]:
                 if raw.strip():
                     paper = _parse_line(raw, number, reading)
                     if paper is not None:
+                        papers += 1
                         yield paper
+                    elif not papers and len(reading.bad) >= NOT_A_SNAPSHOT:
+                        break
         except (EOFError, gzip.BadGzipFile, OSError) as error:
             raise InputFileError(f"{path}: unreadable after line {reading.lines} ({error})") from None
+    if reading.bad and not papers:
+        first = reading.bad[0]
+        raise InputFileError(
+            f"{path} is not an arXiv metadata snapshot: none of its first {len(reading.bad)} records is a paper"
+            f" (line {first.line}: {first.reason})"
+        )
 
 
-def snapshot_paper(record: dict) -> Paper:
-    """A Paper from one record of the public arXiv metadata snapshot (Kaggle/OAI field names)."""
-    missing = [name for name in ("id", "title", "abstract") if not isinstance(record.get(name), str)]
-    if missing:
-        raise ValueError(f"missing or non-text field {missing[0]!r}")
+def snapshot_paper(record: dict, cuts: list[str] | None = None) -> Paper:
+    """A Paper from one record of the public arXiv metadata snapshot (Kaggle/OAI field names); ValueError
+    for a record whose fields are not what the snapshot holds. Fields over their size limit are cut and
+    the cuts noted in `cuts`."""
+    record = checked_record(record, [] if cuts is None else cuts)
     arxiv_id = parse_id(record["id"])
-    versions = record.get("versions") or []
+    versions = record["versions"]
     version = _version_number(versions[-1]) if versions else arxiv_id.version
     listed = _day(record.get("update_date"))
     return Paper(
@@ -70,10 +93,43 @@ def snapshot_paper(record: dict) -> Paper:
         published=_version_date(versions[0]) if versions else None,
         updated=_version_date(versions[-1]) if versions else (listed.isoformat() if listed else None),
         listed=listed,
-        comment=_optional(record.get("comments")),
-        journal_ref=_optional(record.get("journal-ref")),
+        comment=_optional(record.get("comment")),
+        journal_ref=_optional(record.get("journal_ref")),
         doi=(_optional(record.get("doi")) or "").split(" ")[0] or None,
     )
+
+
+# the snapshot's text fields, and the Paper fields they become
+_REQUIRED = {"id": "id", "title": "title", "abstract": "abstract"}
+_OPTIONAL = {
+    "authors": "authors",
+    "categories": "categories",
+    "comments": "comment",
+    "journal-ref": "journal_ref",
+    "doi": "doi",
+    "update_date": "update_date",
+}
+
+
+def checked_record(record: dict, cuts: list[str]) -> dict:
+    """One snapshot record, validated: the fields semdigest reads (by Paper name), each of the type the
+    snapshot gives it and cut to its size limit; ValueError naming the first field that is not.
+
+    A field of the wrong type (`authors` a JSON list, `categories` a number, `versions` a string) makes its
+    line a bad line; before, it raised out of the reader and stopped the ingest, losing the whole batch."""
+    checked: dict = {}
+    for source, name in (*_REQUIRED.items(), *_OPTIONAL.items()):
+        value = record.get(source)
+        if value is None and source not in _REQUIRED:
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"{'missing or non-text' if source in _REQUIRED else 'non-text'} field {source!r}")
+        checked[name] = cut_raw(name, value, cuts) if name in RAW_LIMITS else value
+    versions = record.get("versions") or []
+    if not isinstance(versions, list) or not all(isinstance(entry, dict) for entry in versions):
+        raise ValueError("field 'versions' is not a list of {version, created} objects")
+    checked["versions"] = versions
+    return checked
 
 
 def embedded_data(name: str = EMBEDDED_DAY) -> Path:
@@ -107,7 +163,11 @@ def _parse_line(raw: bytes, number: int, report: SnapshotReading) -> Paper | Non
         record = json.loads(raw.decode("utf-8"))
         if not isinstance(record, dict):
             raise ValueError("not a JSON object")
-        return snapshot_paper(record)
+        cuts: list[str] = []
+        paper = snapshot_paper(record, cuts)
+        if cuts:
+            report.cut.append(CutLine(number, paper.id, tuple(cuts)))
+        return paper
     except (ValueError, SemdigestError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         report.bad.append(BadLine(number, str(error).splitlines()[0][:200]))
         return None
