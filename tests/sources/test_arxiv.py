@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from arxiv_server import RSS, ArxivServer, Reply, fixture, truncated
+from arxiv_server import RSS, ArxivServer, Reply, degraded, fixture, truncated
 from semdigest import __version__
 from semdigest.errors import ArxivAPIError, ArxivError, ArxivUnavailable, InvalidIdError, MalformedResponse
 from semdigest.sources.arxiv import Client
@@ -453,3 +453,90 @@ def test_user_agent_is_sent(arxiv_server: ArxivServer, arxiv_client: Client) -> 
 
     assert USER_AGENT.startswith(f"semdigest/{__version__} (+")
     assert [r.headers["user-agent"] for r in arxiv_server.requests] == [USER_AGENT, USER_AGENT]
+
+
+# --- hostile and degraded responses -----------------------------------------------------------------------
+
+INTERFACES: dict[str, Callable[[Client], object]] = {
+    "rss": lambda client: client.listing(["cs.AI"]),
+    "id": lambda client: client.lookup(["2104.12255"]),
+    "date": lambda client: list(client.submitted_on(["cs.AI"], datetime.date(2025, 8, 18))),
+}
+
+
+@pytest.mark.parametrize("interface", INTERFACES)
+@pytest.mark.parametrize("status", [200, 400, 404])
+def test_an_empty_body_is_a_clear_error(
+    arxiv_server: ArxivServer, make_arxiv_client: MakeClient, status: int, interface: str
+) -> None:
+    """It raised AttributeError (feedparser sets no `version` on an empty document)."""
+    arxiv_server.route(API, Reply(status, b""))
+    arxiv_server.route("/rss/cs.AI", Reply(status, b"", content_type=RSS))
+    expected = "arXiv sent an empty response" if status == 200 else f"arXiv answered HTTP {status} for "
+
+    with pytest.raises(ArxivError, match=re.escape(expected)):
+        INTERFACES[interface](make_arxiv_client(max_retries=1))
+    assert len(arxiv_server.requests) == (2 if status == 200 else 1)  # a 200 may be cut short: retried once
+
+
+def test_entries_without_a_title_or_an_abstract_parse_as_absent(
+    arxiv_server: ArxivServer, arxiv_client: Client
+) -> None:
+    """What arXiv has sent for 2104.12255 (see API_NOTES.md): the store, not the parser, decides what to keep."""
+    arxiv_server.route(API, [Reply(200, degraded(fixture(PAGE1), "summary", entry=3, text=b" "))])
+    arxiv_server.route(API, [Reply(200, degraded(fixture(TITLE_0), "title"))], when=lambda p: "id_list" in p)
+
+    (untitled,) = arxiv_client.lookup(["2104.12255"]).papers
+    page = list(arxiv_client.search("testing", max_results=10))
+
+    assert (untitled.title, untitled.abstract[:22]) == ("", "What is the funniest n")
+    assert [paper.abstract == "" for paper in page] == [False] * 3 + [True] + [False] * 6
+
+
+def test_an_rss_item_without_a_guid_takes_its_id_from_the_link(arxiv_server: ArxivServer, arxiv_client: Client) -> None:
+    """One such item rejected the whole listing, after three retries."""
+    arxiv_server.route("/rss/cs.AI", Reply(200, degraded(fixture(RSS_DAY), "guid", entry=1), content_type=RSS))
+
+    listing = arxiv_client.listing(["cs.AI"])
+
+    assert len(listing.papers) == 1504 and listing.skipped == () and len(arxiv_server.requests) == 1
+    assert (listing.papers[1].id, listing.papers[1].version) == ("2411.17701", None)
+
+
+def test_an_rss_item_without_any_id_is_left_out_not_the_listing(
+    arxiv_server: ArxivServer, arxiv_client: Client
+) -> None:
+    body = degraded(degraded(fixture(RSS_DAY), "guid", entry=1), "link", entry=1)
+    arxiv_server.route("/rss/cs.AI", Reply(200, body, content_type=RSS))
+
+    listing = arxiv_client.listing(["cs.AI"])
+
+    assert len(listing.papers) == 1503 and "2411.17701" not in {paper.id for paper in listing.papers}
+    assert listing.skipped == (
+        "item 2 ('Equivalent of Non-Trivial Riemann Zeros Condition in Matrix Representation and P'):"
+        " arXiv sent an entry without an id",
+    )
+    assert len(arxiv_server.requests) == 1
+
+
+def test_a_retry_after_beyond_the_cap_fails_at_once_and_says_so(
+    arxiv_server: ArxivServer, make_arxiv_client: MakeClient
+) -> None:
+    """`Retry-After: 86400` must not put a daily job to sleep for a day."""
+    arxiv_server.route(API, Reply(503, b"", {"Retry-After": "86400"}, "text/plain"))
+    waits: list[str] = []
+
+    with pytest.raises(ArxivUnavailable) as raised:
+        make_arxiv_client(on_wait=waits.append).lookup(["2104.12255"])
+
+    assert str(raised.value) == (
+        "arXiv asked to wait 86400 s (HTTP 503), more than the 300 s semdigest waits: try again later"
+    )
+    assert len(arxiv_server.requests) == 1 and waits == []
+
+
+def test_one_attempt_is_counted_in_the_singular(arxiv_server: ArxivServer, make_arxiv_client: MakeClient) -> None:
+    arxiv_server.route(API, Reply(503))
+
+    with pytest.raises(ArxivUnavailable, match=r"^arXiv did not answer after 1 attempt \(HTTP 503\)"):
+        make_arxiv_client(max_retries=0).lookup(["2104.12255"])

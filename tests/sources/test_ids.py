@@ -78,3 +78,27 @@ def test_str_puts_the_version_back() -> None:
 def test_rejects_malformed_ids(raw: str) -> None:
     with pytest.raises(InvalidIdError, match="not an arXiv id"):
         parse_id(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "２５０８.１３０７３",  # fullwidth digits
+        "٢٥٠٨.١٣٠٧٣",  # Arabic-Indic digits
+        "2508.1307３",
+        "2508.13073v２",
+        "hep-th/９９０１００１",
+        "hep-\u212ah/9901001",  # the Kelvin sign, which a Unicode IGNORECASE takes for a "k"
+    ],
+)
+def test_digits_and_letters_other_than_ascii_are_not_an_id(raw: str) -> None:
+    """They were accepted (`\\d` matches any Unicode digit, and int() reads them) and sent to arXiv."""
+    with pytest.raises(InvalidIdError, match="not an arXiv id"):
+        parse_id(raw)
+
+
+def test_a_huge_rejected_id_is_not_echoed_whole() -> None:
+    with pytest.raises(InvalidIdError) as raised:
+        parse_id("2508." + "1" * 10_000)
+    message = str(raised.value)
+    assert len(message) < 200 and "(10005 characters)" in message and message.startswith("not an arXiv id: '2508.111")

@@ -191,3 +191,33 @@ def test_the_seen_history_merges_keeping_the_earliest_day(store):
     rows = [("LLM", "2508.11737", date(2025, 8, 18), 0.8, "earlier"), ("LLM", "2508.00009", date(2025, 8, 20), 0.7, "")]
     assert store.add_shown(rows) == 2 and store.add_shown(rows) == 0
     assert store.all_shown() == rows
+
+
+@pytest.mark.parametrize("lacking", [{"title": ""}, {"abstract": ""}, {"title": "", "abstract": " \n"}])
+def test_a_degraded_copy_never_replaces_text_with_nothing(store, lacking):
+    """An entry without <title> or with an empty abstract (arXiv has sent both) wiped the stored text."""
+    store.upsert([PAPER])
+    newer = replace(PAPER, version=2, updated="2025-09-01T00:00:00Z", **lacking)
+
+    assert store.upsert([newer]).updated == 1  # the version and date are still news
+    stored = store.get(PAPER.id)
+    assert (stored.title, stored.abstract, stored.version) == ("A title spanning lines", "An abstract.", 2)
+    assert stored.hash == PAPER.hash  # the text, and so its cached vector, stays
+
+
+def test_a_title_of_zero_is_a_title(store):
+    store.upsert([PAPER])
+    store.upsert([replace(PAPER, version=2, title="0")])
+    assert store.get(PAPER.id).title == "0"
+
+
+def test_a_new_paper_without_a_title_or_an_abstract_is_reported_not_stored(store):
+    """It was stored, then embedded and ranked on its empty text."""
+    untitled, empty = replace(PAPER, title=""), replace(PAPER, id="2508.11738", abstract="")
+    fine = replace(PAPER, id="2508.11739", title="0")
+
+    counts = store.upsert([untitled, empty, fine])
+
+    assert (counts.new, counts.incomplete) == (1, ["2508.11737", "2508.11738"])
+    assert store.count() == 1 and store.listing_days() == [date(2025, 8, 18)]
+    assert store.get("2508.11737") is None
