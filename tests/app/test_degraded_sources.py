@@ -49,7 +49,7 @@ def test_a_new_paper_without_a_title_is_reported_not_stored(home, arxiv_server):
 
 def test_similar_to_a_paper_arxiv_sends_without_a_title_is_an_error(day_home, arxiv_server):
     arxiv_server.route(API, Reply(200, degraded(TITLE_0, "title")))
-    with Home.open(day_home) as opened, pytest.raises(ArxivError, match="arXiv sent 2104.12255 without a title"):
+    with Home.open(day_home) as opened, pytest.raises(ArxivError, match=r"arXiv sent 2104\.12255 without a title"):
         opened.similar(["2104.12255"])
     with Home.open(day_home) as opened:
         assert opened.stats().papers == 367
@@ -101,3 +101,12 @@ def test_a_day_arxiv_cannot_have_papers_of_is_refused_before_any_request(home, a
 
 def _start(start: int):
     return lambda params: params.get("start") == str(start)
+
+
+def test_an_oversized_entry_from_arxiv_is_cut_with_a_warning(home, arxiv_server):
+    arxiv_server.route(API, Reply(200, degraded(TITLE_0, "summary", text=b"zero " * 10_000)))
+    heard = Heard()
+    with Home.open(home, events=heard) as opened:
+        opened.fetch_ids(["2104.12255"])
+        assert len(opened.paper("2104.12255").abstract) == 19_999
+    assert "warning: 2104.12255 is larger than any real paper, cut: abstract 49999 -> 20000 characters" in heard.said
