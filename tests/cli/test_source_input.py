@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from arxiv_server import RSS, Reply, fixture
+from arxiv_server import RSS, Reply, degraded, fixture
 
 API = "/api/query"
 
@@ -91,3 +91,12 @@ def test_an_oversized_abstract_is_cut_with_a_warning(home, cli, tmp_path):
     assert result.exit_code == 0
     assert "warning: line 1: 2508.12079 is larger than any real paper, cut: abstract 100000 -> 20000" in result.stderr
     assert len(json.loads(cli("show", "2508.12079", "--json").stdout)["abstract"]) == 20_000
+
+
+def test_a_new_paper_without_a_title_is_counted_apart(home, cli, arxiv_server):
+    body = degraded(fixture("api2026_idlist_2104.12255v1_title-is-0.xml"), "title")
+    arxiv_server.route(API, Reply(200, body))
+    result = cli("fetch", "--id", "2104.12255")
+    assert result.exit_code == 0
+    assert result.stdout == "1 papers: 0 new, 0 updated, 0 unchanged, 1 not stored (no title or abstract)\n"
+    assert "warning: not stored, as they came without a title or an abstract: 2104.12255" in result.stderr

@@ -48,7 +48,8 @@ def fetch(home: Home, categories: tuple[str, ...], day: datetime | None, ids: tu
 
 def _counts(report: FetchReport) -> str:
     counts = report.counts
-    return f"{report.total} papers: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    line = f"{report.total} papers: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    return line + (f", {len(counts.incomplete)} not stored (no title or abstract)" if counts.incomplete else "")
 
 
 @click.command()
