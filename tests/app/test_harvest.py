@@ -240,7 +240,7 @@ def test_a_killed_harvest_resumes_to_the_same_rows(tmp_path: Path, arxiv_server:
 
     assert rerun.returncode == 0, rerun.stderr
     assert "resuming the interrupted harvest of all of arXiv (arXivRaw) from 2014-10-01" in rerun.stderr
-    assert rerun.stdout.startswith("1 records in 1 page: 1 new, 0 updated, 0 unchanged, 0 deleted")
+    assert rerun.stdout.startswith("1 record in 1 page: 1 new, 0 updated, 0 unchanged, 0 deleted")
     assert tokens(arxiv_server)[before:] == [TOKEN]
     with Home.open(whole, env=env) as uninterrupted:
         uninterrupted.harvest(prefix="arXivRaw", from_day=date(2014, 10, 1))

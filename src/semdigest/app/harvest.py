@@ -38,7 +38,8 @@ def harvest_into(store: Store, client: OaiClient, selection: Selection, events: 
             for page in client.pages(_selection(checkpoint), checkpoint.token):
                 checkpoint = _store_page(store, checkpoint, page, report)
                 meter.total = meter.total or page.list_size
-                meter.advance(page.records)
+                if page.records:
+                    meter.advance(page.records)
             break
         except BadResumptionToken:
             if checkpoint.token is None or report.restarted:

@@ -70,9 +70,10 @@ def _summary(report: HarvestReport) -> str:
     if report.records == 0:
         since = f" since {report.from_day}" if report.from_day else ""
         return f"nothing new{since}"
+    records = "1 record" if report.records == 1 else f"{report.records} records"
     pages = "1 page" if report.pages == 1 else f"{report.pages} pages"
     return (
-        f"{report.records} records in {pages}: {counts.new} new, {counts.updated} updated,"
+        f"{records} in {pages}: {counts.new} new, {counts.updated} updated,"
         f" {counts.unchanged} unchanged, {report.deleted} deleted, {len(report.bad)} skipped;"
         f" the next harvest starts from {(report.last_datestamp or '')[:10]}"
     )
