@@ -32,6 +32,16 @@ RAW_IDS = {"0704.0471", "0704.0716", "0704.0874", "0704.1109", "0704.1114", "070
 SRC = Path(__file__).parents[2] / "src"
 
 
+class Heard(Events):
+    """What a Home says."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def say(self, message: str) -> None:
+        self.messages.append(message)
+
+
 def xml(body: bytes, **options: object) -> Reply:
     return Reply(200, body, content_type=XML, **options)  # type: ignore[arg-type]
 
@@ -135,16 +145,12 @@ def test_harvested_papers_are_indexed_and_deleted_ones_leave_the_index(
 
 def test_progress_is_reported_through_events(home: Path, arxiv_server: ArxivServer) -> None:
     serve_two_pages(arxiv_server)
-    heard: list[str] = []
+    heard = Heard()
 
-    class Recorder(Events):
-        def say(self, message: str) -> None:
-            heard.append(message)
-
-    with Home.open(home, events=Recorder()) as opened:
+    with Home.open(home, events=heard) as opened:
         opened.harvest(prefix="arXivRaw", from_day=date(2014, 10, 1))
 
-    assert heard == ["harvesting all of arXiv (arXivRaw) from 2014-10-01 ..."]
+    assert heard.messages == ["harvesting all of arXiv (arXivRaw) from 2014-10-01 ..."]
 
 
 # --- faults: interruptions, expired tokens, refusals ---------------------------------------------------------
@@ -193,9 +199,20 @@ def test_other_dates_start_a_new_harvest_instead_of_resuming(home: Path, arxiv_s
         harvest(home)
     arxiv_server.route(OAI, xml(oai_list([])), when=lambda params: params.get("from") == "2014-11-01")
 
-    report = harvest(home, from_day=date(2014, 11, 1))
+    heard: list[str] = []
 
-    assert not report.resumed and report.records == 0  # type: ignore[attr-defined]
+    class Recorder(Events):
+        def say(self, message: str) -> None:
+            heard.append(message)
+
+    with Home.open(home, events=Recorder()) as opened:
+        report = opened.harvest(prefix="arXivRaw", from_day=date(2014, 11, 1))
+
+    assert not report.resumed and report.records == 0
+    assert (
+        heard[0]
+        == "leaving the interrupted harvest of all of arXiv (arXivRaw) from 2014-10-01: this one asks for other dates"
+    )
     assert checkpoint(home).token is None  # type: ignore[union-attr]
 
 

@@ -25,12 +25,15 @@ from .reports import HarvestReport
 
 def harvest_into(store: Store, client: OaiClient, selection: Selection, events: Events) -> HarvestReport:
     """Harvest `selection` page by page; `from` defaults to where the last completed harvest stopped."""
-    checkpoint, resumed = _start(store.harvest_checkpoint(selection.prefix, selection.set_spec or ""), selection)
+    saved = store.harvest_checkpoint(selection.prefix, selection.set_spec or "")
+    checkpoint, resumed = _start(saved, selection)
     report = HarvestReport(selection.prefix, selection.set_spec, checkpoint.from_day, checkpoint.until_day)
     report.resumed = resumed
     if resumed:
         events.say(f"resuming the interrupted harvest of {_describe(checkpoint)} at its next page ...")
     else:
+        if saved and saved.token:
+            events.say(f"leaving the interrupted harvest of {_describe(saved)}: this one asks for other dates")
         events.say(f"harvesting {_describe(checkpoint)} ...")
     meter = events.meter("harvesting", unit="records")
     while True:
