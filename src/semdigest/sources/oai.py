@@ -95,7 +95,7 @@ class OaiClient:
         delay: float = 3.0,
         max_retries: int = 4,
         backoff: float = 3.0,
-        timeout: float = 60.0,
+        timeout: float = 60.0,  # a page of 2,500 arXivRaw records is ~4 MB
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url
