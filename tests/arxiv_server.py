@@ -7,6 +7,9 @@ Tests script it per path (optionally per query string) and read back every reque
     assert server.requests[0].params["start"] == "0"
 
 Replies for a route are served in order and the last one repeats, so `[Reply(503)]` is a persistent outage.
+
+OAI-PMH answers every verb at one path, so its routes tell pages apart by their query (`oai_token`), and its
+pages are made of real recorded records in a real recorded envelope (`oai_list`, `oai_records`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
+XML = "text/xml; charset=utf-8"  # what arXiv's OAI-PMH server sends
+OAI_ENVELOPE = "oai2015_listrecords_arXivRaw_from-2014-10-01_resumptionToken.xml"
 
 
 def fixture(name: str) -> bytes:
@@ -49,6 +55,32 @@ def degraded(body: bytes, tag: str, *, entry: int = 0, text: bytes | None = None
     return body[: chosen.start()] + changed + body[chosen.end() :]
 
 
+def oai_records(name: str) -> list[bytes]:
+    """The `<record>` elements of a recorded OAI-PMH response, as sent."""
+    return re.findall(rb"<record>.*?</record>", fixture(name), flags=re.S)
+
+
+def oai_list(records: Sequence[bytes], token: str | None = None, envelope: str = OAI_ENVELOPE) -> bytes:
+    """A ListRecords page of real records in a real envelope, ending with the resumption token of the next page,
+    or (`token` None) with the empty token by which the 2025 server marks the last page."""
+    body = fixture(envelope)
+    head = body[: body.index(b"<ListRecords>") + len(b"<ListRecords>")]
+    tail = body[body.index(b"</ListRecords>") :]
+    resumption = f"<resumptionToken>{escape(token)}</resumptionToken>" if token else "<resumptionToken/>"
+    return head + b"\n".join(records) + b"\n" + resumption.encode() + b"\n" + tail
+
+
+def deleted(record: bytes) -> bytes:
+    """A record as OAI-PMH sends it once deleted: its header, marked so, without metadata."""
+    header = record.replace(b"<header>", b'<header status="deleted">')
+    return re.sub(rb"\s*<metadata>.*</metadata>", b"", header, flags=re.S)
+
+
+def oai_token(token: str | None) -> Callable[[dict[str, str]], bool]:
+    """Matches the OAI-PMH requests for the page this resumption token names (None: a list's first page)."""
+    return lambda params: params.get("resumptionToken") == token
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int = 200
@@ -56,6 +88,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = ATOM
     delay: float = 0.0  # seconds to wait before answering, to outlast a client's timeout
+    hold: threading.Event | None = None  # answer only once this is set: a server that hangs mid-harvest
 
 
 @dataclass(frozen=True)
@@ -156,6 +189,8 @@ def _handler_for(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
             headers = {name.lower(): value for name, value in self.headers.items()}
             reply = server._answer(Request(url.path, params, headers, arrived, self.client_address[1]))
             time.sleep(reply.delay)
+            if reply.hold is not None:
+                reply.hold.wait(timeout=60)
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)

@@ -53,6 +53,7 @@ def _configure(root: Path, server: ArxivServer, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SEMDIGEST_HOME", str(root))
     monkeypatch.setenv("SEMDIGEST_API_URL", server.url("/api/query"))
     monkeypatch.setenv("SEMDIGEST_RSS_URL", server.url("/rss"))
+    monkeypatch.setenv("SEMDIGEST_OAI_URL", server.url("/oai"))
     return root
 
 

@@ -27,6 +27,7 @@ from .layout import Layout
 PROJECT_HOME = ".semdigest"  # a digest project's data directory, found upwards from the current folder
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_RSS_URL = "https://rss.arxiv.org/rss"
+DEFAULT_OAI_URL = "https://oaipmh.arxiv.org/oai"  # OAI-PMH since March 2025 (was export.arxiv.org/oai2)
 DEFAULT_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.MA", "cs.RO")
 # an archive (`cs`, `hep-th`) or a subject class (`cs.CV`, `q-bio.NC`, `math.QA`): what arXiv's listings name
 CATEGORY = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")
@@ -39,6 +40,7 @@ class Settings:
     home: Path
     api_url: str = DEFAULT_API_URL
     rss_url: str = DEFAULT_RSS_URL
+    oai_url: str = DEFAULT_OAI_URL
     delay: float = 3.0  # arXiv's terms: one request every three seconds
     max_retries: int = 4
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
@@ -55,6 +57,7 @@ class Settings:
         return Layout(self.home)
 
 
+URL_KEYS = ("api_url", "rss_url", "oai_url")  # each also set by $SEMDIGEST_<KEY>
 _NOT_IN_CONFIG = {"home", "home_source", "home_is_default"}
 
 
@@ -66,7 +69,7 @@ def load_settings(
     root, source, is_default = find_home(home, env, cwd or Path.cwd())
     settings = Settings(home=root, home_source=source, home_is_default=is_default, **_read_config_file(root))
     overrides: dict[str, Any] = {}
-    for key in ("api_url", "rss_url"):
+    for key in URL_KEYS:
         variable = f"SEMDIGEST_{key.upper()}"
         if env.get(variable):
             overrides[key] = _url(f"${variable}", env[variable])
@@ -139,7 +142,7 @@ def _checked(where: str, key: str, value: object) -> object:
         return check_categories(where, value)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where} must be a non-empty string, not {_toml(value)}")
-    if key in ("api_url", "rss_url"):
+    if key in URL_KEYS:
         return _url(where, value)
     return Path(value) if key == "models_dir" else value
 

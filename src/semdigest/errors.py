@@ -26,6 +26,14 @@ class ArxivUnavailable(ArxivError):
     """Network errors or HTTP 429/5xx persisted through every retry."""
 
 
+class OaiError(ArxivError):
+    """arXiv's OAI-PMH interface refused a request (`<error code="badArgument">`, idDoesNotExist, ...)."""
+
+
+class BadResumptionToken(OaiError):
+    """OAI-PMH `badResumptionToken`: the token expired (arXiv's expire daily); the harvest starts over."""
+
+
 class MalformedResponse(ArxivError):
     """A response that is not the XML arXiv sends (truncated, HTML error page, ...)."""
 

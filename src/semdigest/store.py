@@ -68,6 +68,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (topic, paper_id)
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE harvests (                 -- OAI-PMH harvests: one checkpoint per metadata format and set
+        prefix TEXT NOT NULL,
+        set_spec TEXT NOT NULL,             -- '' for all of arXiv
+        from_day TEXT, until_day TEXT,      -- what the harvest in progress (or the last one) asked for
+        token TEXT,                         -- the next page's resumptionToken, NULL once the harvest is done
+        newest TEXT,                        -- the latest datestamp the harvest in progress stored
+        last_datestamp TEXT,                -- the latest of the last completed harvest: the next starts there
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (prefix, set_spec)
+    ) WITHOUT ROWID;
+    """,
 )
 
 _COLUMNS = [f.name for f in fields(Paper)]
@@ -109,6 +121,19 @@ class Stats:
     first_day: date | None
     last_day: date | None
     categories: list[tuple[str, int]]  # primary category, papers; most first
+
+
+@dataclass(frozen=True)
+class HarvestCheckpoint:
+    """Where the OAI-PMH harvest of one set in one metadata format stands."""
+
+    prefix: str
+    set_spec: str  # "" for all of arXiv
+    from_day: date | None = None
+    until_day: date | None = None
+    token: str | None = None  # the next page's resumptionToken: a harvest is in progress
+    newest: str | None = None  # the latest datestamp the harvest in progress stored
+    last_datestamp: str | None = None  # the latest datestamp of the last completed harvest
 
 
 @guard_database_errors
@@ -292,6 +317,39 @@ class Store:
             " FROM papers GROUP BY primary_category ORDER BY count(*) DESC, primary_category"
         ).fetchall()
         return Stats(self.count(), len(days), days[0] if days else None, days[-1] if days else None, categories)
+
+    def remove(self, paper_ids: Sequence[str]) -> int:
+        """Delete these papers and their listings (OAI-PMH deleted records); returns how many were stored.
+        Their cached vectors stay (keyed by text, harmless); the next index refresh drops them."""
+        removed = 0
+        with self.transaction():
+            for chunk in _chunks(list(paper_ids), 500):
+                marks = ", ".join("?" for _ in chunk)
+                self.db.execute(f"DELETE FROM listings WHERE paper_id IN ({marks})", chunk)
+                removed += self.db.execute(f"DELETE FROM papers WHERE id IN ({marks})", chunk).rowcount
+        return removed
+
+    # OAI-PMH harvests -------------------------------------------------------------------------
+
+    def harvest_checkpoint(self, prefix: str, set_spec: str) -> HarvestCheckpoint | None:
+        row = self.db.execute(
+            "SELECT from_day, until_day, token, newest, last_datestamp FROM harvests WHERE prefix = ? AND set_spec = ?",
+            (prefix, set_spec),
+        ).fetchone()
+        if row is None:
+            return None
+        from_day, until_day, token, newest, last = row
+        days = [stored_day(day) if day else None for day in (from_day, until_day)]
+        return HarvestCheckpoint(prefix, set_spec, days[0], days[1], token, newest, last)
+
+    def save_harvest_checkpoint(self, checkpoint: HarvestCheckpoint) -> None:
+        days = [day.isoformat() if day else None for day in (checkpoint.from_day, checkpoint.until_day)]
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO harvests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (checkpoint.prefix, checkpoint.set_spec, *days, checkpoint.token, checkpoint.newest)
+                + (checkpoint.last_datestamp, _now()),
+            )
 
     # embedding cache --------------------------------------------------------------------------
 

@@ -104,6 +104,16 @@ def test_split_authors_keeps_et_al():
     assert split_authors("") == ()
 
 
+def test_split_authors_with_a_serial_comma():
+    # as arXivRaw sends 0704.0471's authors: the last name used to come out as "and G.A. Souliotis"
+    assert split_authors("D.V. Shetty, S.J. Yennello, and G.A. Souliotis") == (
+        "D.V. Shetty",
+        "S.J. Yennello",
+        "G.A. Souliotis",
+    )
+    assert split_authors("A. Anderson, B. Andrews and C. Sand") == ("A. Anderson", "B. Andrews", "C. Sand")
+
+
 def test_missing_and_truncated_files_are_clear_errors(tmp_path, first_lines):
     with Home.open(tmp_path / "home") as home:
         with pytest.raises(InputFileError, match="cannot read"):

@@ -10,7 +10,7 @@ import pytest
 from semdigest.errors import CannotWrite, StoreError
 from semdigest.lock import writer_lock
 from semdigest.paper import Paper
-from semdigest.store import MIGRATIONS, Store, merge
+from semdigest.store import MIGRATIONS, HarvestCheckpoint, Store, merge
 
 PAPER = Paper(
     id="2508.11737",
@@ -221,3 +221,42 @@ def test_a_new_paper_without_a_title_or_an_abstract_is_reported_not_stored(store
     assert (counts.new, counts.incomplete) == (1, ["2508.11737", "2508.11738"])
     assert store.count() == 1 and store.listing_days() == [date(2025, 8, 18)]
     assert store.get("2508.11737") is None
+
+
+# --- OAI-PMH harvests ---------------------------------------------------------------------------------------
+
+
+def test_a_harvest_checkpoint_round_trips_per_format_and_set(store):
+    assert store.harvest_checkpoint("arXiv", "cs") is None
+    running = HarvestCheckpoint("arXiv", "cs", date(2025, 1, 1), None, token="726959|1001", newest="2025-01-03")
+    store.save_harvest_checkpoint(running)
+    store.save_harvest_checkpoint(HarvestCheckpoint("arXivRaw", "", last_datestamp="2014-12-22"))
+
+    assert store.harvest_checkpoint("arXiv", "cs") == running
+    assert store.harvest_checkpoint("arXivRaw", "").last_datestamp == "2014-12-22"
+    done = replace(running, token=None, newest=None, last_datestamp="2025-01-03")
+    store.save_harvest_checkpoint(done)
+    assert store.harvest_checkpoint("arXiv", "cs") == done and store.harvest_checkpoint("arXiv", "math") is None
+
+
+def test_remove_deletes_papers_with_their_listings(store):
+    other = replace(PAPER, id="2508.00001")
+    store.upsert([PAPER, other])
+
+    assert store.remove(["2508.11737", "2508.99999"]) == 1
+
+    assert store.get("2508.11737") is None and store.get("2508.00001") == other
+    assert store.listed_between(date(2025, 8, 18), date(2025, 8, 18)) == [other]
+
+
+def test_a_store_made_before_harvests_gains_the_table_and_keeps_its_papers(tmp_path):
+    with Store(tmp_path / "old.db") as old:
+        old.upsert([PAPER])
+    db = sqlite3.connect(tmp_path / "old.db")  # back to schema v3, as semdigest left it before harvests
+    db.execute("DROP TABLE harvests")
+    db.execute("PRAGMA user_version=3")
+    db.close()
+
+    with Store(tmp_path / "old.db") as upgraded:
+        assert upgraded.get(PAPER.id) == PAPER and upgraded.harvest_checkpoint("arXiv", "") is None
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4

@@ -45,6 +45,7 @@ from .reports import (
     DemoResult,
     DigestResult,
     FetchReport,
+    HarvestReport,
     HistoryReport,
     IndexResult,
     IngestReport,
@@ -58,6 +59,7 @@ from .topics import TopicsFile
 
 if TYPE_CHECKING:
     from ..sources.arxiv import Client
+    from ..sources.oai import OaiClient
 
 BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
 
@@ -206,6 +208,24 @@ class Home:
             counts = self._store_papers(read_snapshot(path, reading), progress=meter.advance)
         meter.finish()
         return IngestReport(counts, reading.lines, tuple(reading.bad), tuple(reading.cut))
+
+    def harvest(
+        self,
+        set_spec: str | None = None,
+        *,
+        from_day: date | None = None,
+        until_day: date | None = None,
+        prefix: str = "arXiv",
+    ) -> HarvestReport:
+        """An OAI-PMH harvest of arXiv (a set such as `cs`, `physics:hep-th` or `cs:cs:CV`; None: all of it)
+        into the store, in the `arXiv` or `arXivRaw` (versions) format. Resumes an interrupted harvest of
+        the same set and format; without `from_day`, starts where the last completed one stopped."""
+        from ..sources.oai import Selection  # httpx loads only when arXiv is asked
+        from .harvest import harvest_into
+
+        selection = Selection(prefix, set_spec, from_day, until_day)  # a bad set fails before anything is made
+        with self._writing(create=True), self._oai_client() as client:
+            return harvest_into(self.store, client, selection, self.events)
 
     def paper(self, paper_id: str) -> Paper:
         """A stored paper; UnknownPaper if the store does not have it."""
@@ -458,6 +478,12 @@ class Home:
         return Client(
             s.api_url, s.rss_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries, on_wait=self.events.say
         )
+
+    def _oai_client(self) -> OaiClient:
+        from ..sources.oai import OaiClient
+
+        s = self.settings
+        return OaiClient(s.oai_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries, on_wait=self.events.say)
 
     def _store_papers(
         self, papers: Iterator[Paper] | Sequence[Paper], progress: Callable[[int], None] | None = None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..indexes.directory import IndexReport
 from ..paper import Paper
@@ -14,6 +15,9 @@ from ..ranking.search import Hit
 from ..ranking.topics import Topic
 from ..sources.snapshot import BadLine, CutLine
 from ..store import UpsertCounts
+
+if TYPE_CHECKING:  # the OAI-PMH client loads httpx: only a harvest imports it
+    from ..sources.oai import BadRecord, OaiPage
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,31 @@ class IngestReport:
     lines: int
     bad: tuple[BadLine, ...] = ()
     cut: tuple[CutLine, ...] = ()  # papers whose fields were cut to their size limits
+
+
+@dataclass
+class HarvestReport:
+    """An OAI-PMH harvest, filled in page by page."""
+
+    prefix: str
+    set_spec: str | None  # None: all of arXiv
+    from_day: date | None  # what was asked for (by default where the last harvest stopped)
+    until_day: date | None
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    deleted: int = 0  # deleted records that were stored, and are removed now
+    records: int = 0  # records received: papers, deleted ones, bad ones
+    pages: int = 0
+    bad: list[BadRecord] = field(default_factory=list)  # records that are not a paper, skipped
+    resumed: bool = False  # went on from an interrupted harvest's resumption token
+    restarted: bool = False  # the token had expired, so the list was asked for again from its start
+    last_datestamp: str | None = None  # the latest datestamp harvested so far: the next harvest starts there
+
+    def add(self, page: OaiPage, counts: UpsertCounts, removed: int) -> None:
+        self.counts.add(counts)
+        self.deleted += removed
+        self.records += page.records
+        self.pages += 1
+        self.bad += page.bad
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .._version import __version__
 from ..errors import SemdigestError
 from ..faults import os_problem
 from .datadir import history, init, paths
+from .harvest import harvest
 from .papers import fetch, index, ingest, show, stats
 from .rank import demo, digest, run, similar
 from .topics import topics
@@ -81,6 +82,7 @@ def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
 
 for command in (init, paths, fetch, ingest, show, stats, index, demo, similar, digest, run, topics, history):
     main.add_command(command)
+main.add_command(harvest)
 
 
 def console() -> NoReturn:

@@ -138,11 +138,11 @@ def embedded_data(name: str = EMBEDDED_DAY) -> Path:
 
 
 def split_authors(text: str) -> tuple[str, ...]:
-    """`"A, B and C"` -> (A, B, C); a list cut short with `et al.` keeps it as its last element."""
+    """`"A, B and C"` (or `"A, B, and C"`) -> (A, B, C); a list cut short with `et al.` keeps it as its last element."""
     text = collapse(text)
     et_al = text.endswith("et al.")
     text = text.removesuffix("et al.").strip().rstrip(",").strip()
-    names = [name for name in re.split(r",\s*|\s+and\s+", text) if name]
+    names = [name for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", text) if name]
     return tuple(names + ["et al."] if et_al else names)
 
 
