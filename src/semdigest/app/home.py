@@ -454,17 +454,24 @@ class Home:
                 progress(len(batch))
         return counts
 
-    def _ensure_stored(self, paper_ids: list[str]) -> None:
+    def _ensure_stored(self, paper_ids: Sequence[str]) -> None:
         """Fetch the papers the store lacks from arXiv; one arXiv does not know is an error."""
+        self._store_unknown(paper_ids, all_or_none=True)
+
+    def _store_unknown(self, paper_ids: Sequence[str], *, all_or_none: bool = False) -> list[str]:
+        """Fetch the papers the store lacks from arXiv, all in one id_list lookup, and store them; returns
+        the ids arXiv does not know (`all_or_none`: raise UnknownPaper instead, storing nothing)."""
         unknown = [paper_id for paper_id in paper_ids if self.store.get(paper_id) is None]
         if not unknown:
-            return
-        self.events.say(f"fetching {', '.join(unknown)} from arXiv ...")
+            return []
+        named = ", ".join(unknown) if len(unknown) <= 5 else f"{len(unknown)} papers"
+        self.events.say(f"fetching {named} from arXiv ...")
         with self._client() as client:
             lookup = client.lookup(unknown)
-        if lookup.missing:
+        if lookup.missing and all_or_none:
             raise UnknownPaper(f"arXiv does not know {', '.join(lookup.missing)}")
         self._store_papers(lookup.papers)
+        return lookup.missing
 
     def _prepare(self, *, paper_ids: Sequence[str] | None = None, rebuild: bool = False) -> IndexResult:
         """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""

@@ -12,6 +12,7 @@ from ..ranking.digest import Digest
 from ..ranking.rank import Move, RankedPaper
 from ..ranking.search import Hit
 from ..ranking.topics import Topic
+from ..sources.library import Unresolved
 from ..sources.snapshot import BadLine
 from ..store import UpsertCounts
 
@@ -113,3 +114,16 @@ class HistoryReport:
     path: Path
     rows: int  # rows written (export) or read (import)
     changed: int = 0  # import: rows new to the store, or moved to an earlier day
+
+
+@dataclass(frozen=True)
+class LibraryImport:
+    """A topic's example papers taken from a reference library (`topics like NAME --from FILE`)."""
+
+    topic: Topic  # as saved
+    source: Path
+    format: str  # BibTeX, RIS, CSL JSON or list
+    entries: int
+    added: tuple[str, ...]  # papers that became examples now
+    kept: tuple[str, ...]  # papers that were examples already
+    unresolved: tuple[Unresolved, ...]  # entries naming no arXiv paper, and ids arXiv does not know
