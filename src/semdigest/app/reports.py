@@ -51,9 +51,21 @@ class Similar:
 
 
 @dataclass(frozen=True)
+class MailDelivery:
+    """What `--email` did: the digests mailed now (earlier undelivered ones first) and, if the server
+    failed, why, and the digests kept in the outbox for the next mailing."""
+
+    sent: tuple[str, ...]  # digest labels
+    to: tuple[str, ...]
+    error: str | None = None
+    waiting: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class DigestResult:
     digest: Digest
     index_page: Path | None = None  # the day's README.md; None when nothing was written (include_all)
+    mail: MailDelivery | None = None  # None unless the digest was to be mailed
 
 
 @dataclass(frozen=True)
