@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from mail_server import Certificate, MailServer, free_port, self_signed
 from semdigest import Home, Topic
+from semdigest.app import home as home_module
+from semdigest.app.reports import FetchReport
+from semdigest.store import UpsertCounts
 
 pytestmark = [  # aiosmtpd's own: its deprecated attribute; AUTH over SSL, whose TLS its check does not see
     pytest.mark.filterwarnings("ignore:Session.login_data is deprecated"),
@@ -185,6 +189,19 @@ def test_an_untrusted_certificate_is_refused(mail_home, cli, certificate, monkey
         failed = cli("digest", "--date", "2025-08-18", "--email")
     assert not server.logins and not server.messages  # the password never left
     _kept_after_failure(failed, mail_home, f"TLS with 127.0.0.1:{server.port} failed (CERTIFICATE_VERIFY_FAILED)")
+
+
+def test_run_mails_the_digest_of_the_day_it_fetched(mail_home, cli, monkeypatch):
+    # the fetch is the RSS listing's (tested in tests/sources); here it reports the day the store holds, since
+    # the recorded listing's 1504 papers would take minutes to embed
+    fetched = FetchReport(UpsertCounts(unchanged=369), date(2025, 8, 18))
+    monkeypatch.setattr(home_module.Home, "fetch", lambda self, categories=None, day=None: fetched)
+    with MailServer(mode="plain") as server:
+        _configure_mail(mail_home, server.port, mode="plain", username=None)
+        result = cli("run", "--email")
+    assert result.exit_code == 0, result.output
+    assert [received.message["Subject"].split(":")[0] for received in server.messages] == ["arXiv digest 2025-08-18"]
+    assert (mail_home / "digests" / "2025-08-18" / "README.md").exists()
 
 
 def test_the_api_reports_a_failed_mail_in_its_result(mail_home):
