@@ -29,7 +29,7 @@ def test_a_bibtex_library_becomes_example_papers(home, arxiv_server, cli, tmp_pa
     assert result.exit_code == 0, result.output
     assert [request.params["id_list"] for request in arxiv_server.requests] == ["1707.08567,2508.99999"]
     assert result.stdout.splitlines()[0] == (
-        f"Agents: 1 example papers added from {library} (BibTeX, 3 entries; 0 were examples already)"
+        f"Agents: 1 example papers added from {library} (BibTeX, 3 entries; 0 were examples already; 1 examples now)"
     )
     assert "  BibTeX entry knuth84 (Literate Programming): no arXiv id, arXiv URL or arXiv DOI in it" in result.stderr
     assert "  2508.99999: arXiv does not know it" in result.stderr

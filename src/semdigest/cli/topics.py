@@ -189,13 +189,13 @@ def like(file: TopicsFile, name: str, ids: tuple[str, ...], library: Path | None
 def _report_library(result: LibraryImport) -> None:
     click.echo(
         f"{result.topic.name}: {len(result.added)} example papers added from {result.source}"
-        f" ({result.format}, {result.entries} entries; {len(result.kept)} were examples already)"
+        f" ({result.format}, {result.entries} entries; {len(result.kept)} were examples already;"
+        f" {len(result.topic.examples)} examples now)"
     )
     if result.unresolved:
         say(f"not resolved ({len(result.unresolved)}):")
     for entry in result.unresolved:
         say(f"  {entry.entry}: {entry.reason}")
-    _report(result.topic)
 
 
 @topics.command()

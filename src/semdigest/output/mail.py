@@ -100,10 +100,9 @@ def _text_entry(number: int, item: RankedPaper, topic: str | None = None) -> lis
 
 
 def _authors(paper: Paper) -> str:
-    shown = ", ".join(paper.authors[:AUTHORS_SHOWN])
-    if len(paper.authors) > AUTHORS_SHOWN:
-        shown += f" and {len(paper.authors) - AUTHORS_SHOWN} more"
-    return shown or "unknown authors"
+    if len(paper.authors) <= AUTHORS_SHOWN + 1:  # "and 1 more" would be longer than the name
+        return ", ".join(paper.authors) or "unknown authors"
+    return f"{', '.join(paper.authors[:AUTHORS_SHOWN])} and {len(paper.authors) - AUTHORS_SHOWN} more"
 
 
 def _shortened(text: str) -> str:
