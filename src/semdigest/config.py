@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from email.utils import parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +191,16 @@ def _email(where: str, table: object) -> EmailSettings:
 
 
 def _address(where: str, value: object) -> str:
-    """An e-mail address, bare or with a name; a line break would let it add mail headers of its own."""
-    if not isinstance(value, str) or re.search(r"[\r\n]", value) or "@" not in parseaddr(value)[1]:
-        raise ConfigError(f"{where} must be an e-mail address (name@example.org), not {_toml(value)}")
-    return value.strip()
+    """One e-mail address, bare or with a name, quoted as a header needs it ("Hopper, Grace" <g@example.org>);
+    a line break would let it add mail headers of its own, a comma a second address."""
+    if (
+        not isinstance(value, str)
+        or re.search(r"[\r\n]", value)
+        or len(getaddresses([value])) != 1
+        or "@" not in parseaddr(value)[1]
+    ):
+        raise ConfigError(f"{where} must be one e-mail address (name@example.org), not {_toml(value)}")
+    return formataddr(parseaddr(value))
 
 
 def _checked(where: str, key: str, value: object) -> object:

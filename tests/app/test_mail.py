@@ -73,7 +73,7 @@ def mail_home(day_home: Path, cli) -> Path:
 
 def _configure_mail(home: Path, port: int, *, mode: str = "starttls", username: str | None = "digest") -> None:
     lines = ["[email]", 'smtp_host = "127.0.0.1"', f"smtp_port = {port}", 'from = "semdigest <digest@example.org>"']
-    lines += ['to = ["ada@example.org", "Grace Hopper <grace@example.org>"]']
+    lines += ["to = ['ada@example.org', '\"Hopper, Grace\" <grace@example.org>']"]
     lines += [f"{mode} = true"] if mode != "plain" else []
     lines += [f'username = "{username}"'] if username else []
     (home / "config.toml").write_text("delay = 0.01\nmax_retries = 2\n" + "\n".join(lines) + "\n")
@@ -98,13 +98,14 @@ def test_the_digest_is_mailed_over_starttls_with_auth(mail_home, cli, certificat
         _configure_mail(mail_home, server.port)
         result = cli("digest", "--date", "2025-08-18", "--email", "--json")
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-1] == "mailed 2025-08-18 to ada@example.org, Grace Hopper <grace@example.org>"
+    assert result.stderr.splitlines()[-1] == 'mailed 2025-08-18 to ada@example.org, "Hopper, Grace" <grace@example.org>'
     assert server.logins == [("digest", True)]
     (received,) = server.messages
     assert received.mail_from == "digest@example.org"
     assert received.rcpt_tos == ["ada@example.org", "grace@example.org"]
     message = received.message
     assert message["Subject"].startswith("arXiv digest 2025-08-18: ")
+    assert [address.addr_spec for address in message["To"].addresses] == ["ada@example.org", "grace@example.org"]
     text, html = _parts(message)
 
     digest = json.loads(result.stdout)
@@ -242,8 +243,9 @@ BASE = ['smtp_host = "mail.example.org"', 'from = "d@example.org"', 'to = ["a@ex
         (['smtp_port = "587"', *BASE], "setting 'smtp_port' must be a port number from 1 to 65535, not \"587\""),
         (["smtp_port = 70000", *BASE], "setting 'smtp_port' must be a port number from 1 to 65535, not 70000"),
         ([*BASE[:2], 'to = "a@example.org"'], "setting 'to' must be a list of addresses, not \"a@example.org\""),
-        ([*BASE[:2], 'to = ["nobody"]'], "setting 'to' must be an e-mail address (name@example.org), not \"nobody\""),
-        ([*BASE[:1], 'from = "d@x.org\\nBcc: all@x.org"', *BASE[2:]], "setting 'from' must be an e-mail address"),
+        ([*BASE[:2], 'to = ["nobody"]'], "setting 'to' must be one e-mail address (name@example.org), not \"nobody\""),
+        ([*BASE[:2], 'to = ["a@x.org, b@x.org"]'], "setting 'to' must be one e-mail address"),
+        ([*BASE[:1], 'from = "d@x.org\\nBcc: all@x.org"', *BASE[2:]], "setting 'from' must be one e-mail address"),
         (['starttls = "yes"', *BASE], "setting 'starttls' must be true or false, not \"yes\""),
         (["starttls = true", "ssl = true", *BASE], "'starttls' and 'ssl' exclude each other"),
         (['username = "me"', *BASE], "a username without 'starttls' or 'ssl' would send the password unencrypted"),
