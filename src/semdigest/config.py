@@ -17,7 +17,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from email.utils import formataddr, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,20 @@ MAX_RETRIES = 20
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """The `[email]` table of config.toml: where `digest --email` and `run --email` send the digest."""
+
+    smtp_host: str
+    smtp_port: int
+    sender: str  # `from`: "Digest <digest@example.org>" or a bare address
+    to: tuple[str, ...]
+    starttls: bool = False  # upgrade a plain connection (port 587)
+    ssl: bool = False  # TLS from the first byte (port 465)
+    username: str | None = None
+    password: str = field(default="", repr=False)  # from $SEMDIGEST_SMTP_PASSWORD only, never from a file
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     api_url: str = DEFAULT_API_URL
@@ -51,6 +66,7 @@ class Settings:
     home_source: str = "given"
     # True when the data directory is the per-user default, whose parent folders may be created
     home_is_default: bool = False
+    email: EmailSettings | None = None  # the [email] table; None when config.toml has none
 
     @property
     def layout(self) -> Layout:
@@ -58,7 +74,7 @@ class Settings:
 
 
 URL_KEYS = ("api_url", "rss_url", "oai_url")  # each also set by $SEMDIGEST_<KEY>
-_NOT_IN_CONFIG = {"home", "home_source", "home_is_default"}
+_NOT_IN_CONFIG = {"home", "home_source", "home_is_default"}  # `email` is the [email] table
 
 
 def load_settings(
@@ -73,6 +89,8 @@ def load_settings(
         variable = f"SEMDIGEST_{key.upper()}"
         if env.get(variable):
             overrides[key] = _url(f"${variable}", env[variable])
+    if settings.email and env.get("SEMDIGEST_SMTP_PASSWORD"):
+        overrides["email"] = replace(settings.email, password=env["SEMDIGEST_SMTP_PASSWORD"])
     return replace(settings, **overrides)
 
 
@@ -119,7 +137,73 @@ def _read_config_file(root: Path) -> dict[str, Any]:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return {key: _checked(f"{path}: setting {key!r}", key, value) for key, value in raw.items()}
+    return {
+        key: _email(f"{path}: [email]", value) if key == "email" else _checked(f"{path}: setting {key!r}", key, value)
+        for key, value in raw.items()
+    }
+
+
+_EMAIL_KEYS = ("smtp_host", "smtp_port", "from", "to", "starttls", "ssl", "username")
+_DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
+
+
+def _email(where: str, table: object) -> EmailSettings:
+    """The [email] table, each field checked; the password is not a setting (see load_settings)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table ([email] with smtp_host, from, to), not {_toml(table)}")
+    unknown = sorted(set(table) - set(_EMAIL_KEYS))
+    if "password" in unknown:
+        raise ConfigError(f"{where}: the password is not kept in config.toml; set $SEMDIGEST_SMTP_PASSWORD")
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(_EMAIL_KEYS)})")
+    missing = [key for key in ("smtp_host", "from", "to") if key not in table]
+    if missing:
+        raise ConfigError(
+            f"{where}: {' and '.join(repr(key) for key in missing)} missing (needed: smtp_host, from, to)"
+        )
+    host = table["smtp_host"]
+    if not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", host):
+        raise ConfigError(f"{where}: setting 'smtp_host' must be a host name or address, not {_toml(host)}")
+    flags = {key: table.get(key, False) for key in ("starttls", "ssl")}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: setting {key!r} must be true or false, not {_toml(value)}")
+    if flags["starttls"] and flags["ssl"]:
+        raise ConfigError(f"{where}: 'starttls' and 'ssl' exclude each other (587: starttls, 465: ssl)")
+    mode = "ssl" if flags["ssl"] else "starttls" if flags["starttls"] else "plain"
+    port = table.get("smtp_port", _DEFAULT_PORTS[mode])
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"{where}: setting 'smtp_port' must be a port number from 1 to 65535, not {_toml(port)}")
+    recipients = table["to"]
+    if not isinstance(recipients, list) or not recipients:
+        raise ConfigError(f"{where}: setting 'to' must be a list of addresses, not {_toml(recipients)}")
+    username = table.get("username")
+    if username is not None and (not isinstance(username, str) or not username.strip()):
+        raise ConfigError(f"{where}: setting 'username' must be a non-empty string, not {_toml(username)}")
+    if username and mode == "plain":
+        raise ConfigError(f"{where}: a username without 'starttls' or 'ssl' would send the password unencrypted")
+    return EmailSettings(
+        smtp_host=host,
+        smtp_port=port,
+        sender=_address(f"{where}: setting 'from'", table["from"]),
+        to=tuple(_address(f"{where}: setting 'to'", address) for address in recipients),
+        starttls=flags["starttls"],
+        ssl=flags["ssl"],
+        username=username,
+    )
+
+
+def _address(where: str, value: object) -> str:
+    """One e-mail address, bare or with a name, quoted as a header needs it ("Hopper, Grace" <g@example.org>);
+    a line break would let it add mail headers of its own, a comma a second address."""
+    if (
+        not isinstance(value, str)
+        or re.search(r"[\r\n]", value)
+        or len(getaddresses([value])) != 1
+        or "@" not in parseaddr(value)[1]
+    ):
+        raise ConfigError(f"{where} must be one e-mail address (name@example.org), not {_toml(value)}")
+    return formataddr(parseaddr(value))
 
 
 def _checked(where: str, key: str, value: object) -> object:

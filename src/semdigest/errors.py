@@ -84,3 +84,7 @@ class DamagedStore(StoreError):
 
 class CannotWrite(SemdigestError):
     """The environment refuses a write: a full disk, a read-only filesystem, an immutable file, permissions."""
+
+
+class MailError(SemdigestError):
+    """The digest was written but could not be mailed: the SMTP server is down, refused the login or a recipient."""

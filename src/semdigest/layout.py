@@ -10,6 +10,7 @@
   index/            the indexes (indexes.IndexDir owns what is inside)
   cache/            the fast embedding model, built once per model folder
   digests/          the default output folder of `digest`
+  outbox/           digests whose e-mail failed, as <day>.eml, sent before the next one (`--email`)
 """
 
 from __future__ import annotations
@@ -65,3 +66,7 @@ class Layout:
     @property
     def digests(self) -> Path:
         return self.root / "digests"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"

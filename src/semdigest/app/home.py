@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import Settings, check_categories, load_settings
+from ..config import EmailSettings, Settings, check_categories, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
-from ..errors import ArxivError, IndexProblem, OutputError, SemdigestError, UnknownPaper, UsageError
+from ..errors import ArxivError, ConfigError, IndexProblem, OutputError, SemdigestError, UnknownPaper, UsageError
 from ..faults import os_problem
 from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
 from ..lock import writer_lock
+from ..output.mail import digest_mail
 from ..output.write import FEED_ENTRIES, FeedEntry, render_digest, write_files
 from ..paper import Paper
 from ..ranking.digest import build_digest, choose_period, period_papers, pool_of
@@ -41,6 +42,7 @@ from .datadir import make_home, open_store, require_home
 from .events import Events
 from .firstrun import init_home, paths_of
 from .history import export_history, import_history
+from .mail import deliver
 from .reports import (
     DemoResult,
     DigestResult,
@@ -353,11 +355,17 @@ class Home:
         out: Path | None = None,
         include_all: bool = False,
         show_seen: bool = False,
+        email: bool = False,
     ) -> DigestResult:
         """Rank the day's (or period's; default: the latest listing day's) papers for every topic, write the
         pages, feeds and digest.json under `out` (default `<home>/digests`) and remember what they showed:
         one unit, so nothing is remembered unless everything was written. `include_all` ranks every paper
-        and writes and remembers nothing (a look at the whole ranking, not a digest to publish)."""
+        and writes and remembers nothing (a look at the whole ranking, not a digest to publish). `email`
+        then mails it (config.toml's [email]); a failed mail keeps everything written and the message in
+        the outbox, for the next mailing to send first, and says why in `result.mail.error`."""
+        if email and include_all:
+            raise UsageError("a complete ranking (--all) is not a digest: it is neither written nor mailed")
+        mail_settings = self._mail_settings() if email else None  # before the ranking's seconds are spent
         folder = out or self.layout.digests
         if folder.exists() and not folder.is_dir():  # before the ranking's seconds are spent
             raise OutputError(f"cannot write the digest to {folder}: not a folder")
@@ -375,17 +383,29 @@ class Home:
                     ]
                     self.store.record_shown(item.topic.name, result.first, fresh)
                 write_files(render_digest(result, folder, self._feeds(chosen)))
-            return DigestResult(result, folder / result.label / "README.md")
+            mail = None
+            if mail_settings:
+                message = digest_mail(result, sender=mail_settings.sender, to=mail_settings.to)
+                mail = deliver(mail_settings, self.layout.outbox, result.label, message)
+            return DigestResult(result, folder / result.label / "README.md", mail)
 
     def run(
-        self, categories: Sequence[str] | None = None, *, topics: Path | None = None, out: Path | None = None
+        self,
+        categories: Sequence[str] | None = None,
+        *,
+        topics: Path | None = None,
+        out: Path | None = None,
+        email: bool = False,
     ) -> RunResult:
-        """The daily job, under one lock: fetch today's listing, embed and index it, write the digest."""
+        """The daily job, under one lock: fetch today's listing, embed and index it, write (and, with
+        `email`, mail) the digest."""
+        if email:
+            self._mail_settings()  # a missing [email] table fails before anything is fetched
         with self._writing(create=True):
             fetched = self.fetch(categories)
             if fetched.day is None or fetched.total == 0:
                 return RunResult(fetched, None)
-            return RunResult(fetched, self.digest(day=fetched.day, topics=topics, out=out))
+            return RunResult(fetched, self.digest(day=fetched.day, topics=topics, out=out, email=email))
 
     def demo(self, file: Path | None = None) -> DemoResult:
         """The daily job on the embedded listing day (2025-08-18) or `file`, with the keyword digest's seed
@@ -443,6 +463,14 @@ class Home:
         return ListRanker(pool_of(self.store, [found[i] for i in ids if i in found], self._open_indexes(), self.embed))
 
     # --- the stages, wired ---------------------------------------------------------------------------------
+
+    def _mail_settings(self) -> EmailSettings:
+        email = self.settings.email
+        if email is None:
+            raise ConfigError(f"--email needs an [email] table in {self.layout.config} (smtp_host, from, to)")
+        if email.username and not email.password:
+            raise ConfigError(f"[email] username {email.username!r} needs its password in $SEMDIGEST_SMTP_PASSWORD")
+        return email
 
     @contextmanager
     def _writing(self, *, create: bool = False) -> Iterator[None]:
@@ -523,19 +551,26 @@ class Home:
             self.events.say(f"warning: not stored, as they came without a title or an abstract: {shown}")
         return counts
 
-    def _ensure_stored(self, paper_ids: list[str]) -> None:
+    def _ensure_stored(self, paper_ids: Sequence[str]) -> None:
         """Fetch the papers the store lacks from arXiv; one arXiv does not know is an error."""
+        self._store_unknown(paper_ids, all_or_none=True)
+
+    def _store_unknown(self, paper_ids: Sequence[str], *, all_or_none: bool = False) -> list[str]:
+        """Fetch the papers the store lacks from arXiv, all in one id_list lookup, and store them; returns
+        the ids arXiv does not know (`all_or_none`: raise UnknownPaper instead, storing nothing)."""
         unknown = [paper_id for paper_id in paper_ids if self.store.get(paper_id) is None]
         if not unknown:
-            return
-        self.events.say(f"fetching {', '.join(unknown)} from arXiv ...")
+            return []
+        named = ", ".join(unknown) if len(unknown) <= 5 else f"{len(unknown)} papers"
+        self.events.say(f"fetching {named} from arXiv ...")
         with self._client() as client:
             lookup = client.lookup(unknown)
-        if lookup.missing:
+        if lookup.missing and all_or_none:
             raise UnknownPaper(f"arXiv does not know {', '.join(lookup.missing)}")
         incomplete = self._store_papers(lookup.papers).incomplete
-        if incomplete:
+        if incomplete and all_or_none:
             raise ArxivError(f"arXiv sent {', '.join(incomplete)} without a title or an abstract: try again later")
+        return [*lookup.missing, *incomplete]  # a paper arXiv sent without its text is not resolved either
 
     def _prepare(self, *, paper_ids: Sequence[str] | None = None, rebuild: bool = False) -> IndexResult:
         """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""

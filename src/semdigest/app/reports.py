@@ -13,6 +13,7 @@ from ..ranking.digest import Digest
 from ..ranking.rank import Move, RankedPaper
 from ..ranking.search import Hit
 from ..ranking.topics import Topic
+from ..sources.library import Unresolved
 from ..sources.snapshot import BadLine, CutLine
 from ..store import UpsertCounts
 
@@ -81,9 +82,21 @@ class Similar:
 
 
 @dataclass(frozen=True)
+class MailDelivery:
+    """What `--email` did: the digests mailed now (earlier undelivered ones first) and, if the server
+    failed, why, and the digests kept in the outbox for the next mailing."""
+
+    sent: tuple[str, ...]  # digest labels
+    to: tuple[str, ...]
+    error: str | None = None
+    waiting: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class DigestResult:
     digest: Digest
     index_page: Path | None = None  # the day's README.md; None when nothing was written (include_all)
+    mail: MailDelivery | None = None  # None unless the digest was to be mailed
 
 
 @dataclass(frozen=True)
@@ -144,3 +157,16 @@ class HistoryReport:
     path: Path
     rows: int  # rows written (export) or read (import)
     changed: int = 0  # import: rows new to the store, or moved to an earlier day
+
+
+@dataclass(frozen=True)
+class LibraryImport:
+    """A topic's example papers taken from a reference library (`topics like NAME --from FILE`)."""
+
+    topic: Topic  # as saved
+    source: Path
+    format: str  # BibTeX, RIS, CSL JSON or list
+    entries: int
+    added: tuple[str, ...]  # papers that became examples now
+    kept: tuple[str, ...]  # papers that were examples already
+    unresolved: tuple[Unresolved, ...]  # entries naming no arXiv paper, and ids arXiv does not know

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..errors import TopicsError
+from ..errors import InputFileError, TopicsError
 from ..ranking.topics import (
     Topic,
     find_topic,
@@ -20,6 +20,8 @@ from ..ranking.topics import (
     with_setting,
 )
 from ..sources.ids import parse_id
+from ..sources.library import Unresolved, read_library
+from .reports import LibraryImport
 
 if TYPE_CHECKING:
     from .home import Home
@@ -66,6 +68,36 @@ class TopicsFile:
     def like(self, name: str, paper_ids: Sequence[str]) -> Topic:
         """Add example papers (fetched from arXiv when the store lacks them): more like these."""
         return self._examples(name, liked=paper_ids)
+
+    def like_from(self, name: str, source: Path) -> LibraryImport:
+        """Every arXiv paper of a reference library (BibTeX, RIS, CSL JSON, a list of ids or URLs) as an
+        example of the topic. The papers the store lacks are fetched in one lookup; entries that name no
+        arXiv paper, and ids arXiv does not know, are reported, not fatal, unless nothing is left."""
+        reading = read_library(source)  # a file that cannot be read fails before the lock is taken
+        if not reading.ids:
+            example = (
+                f" (e.g. {reading.unresolved[0].entry}: {reading.unresolved[0].reason})" if reading.unresolved else ""
+            )
+            raise InputFileError(f"{source}: no arXiv paper in its {reading.entries} entries{example}")
+        with self.home._writing():
+            before = self.get(name)  # an unknown topic fails before anything is fetched
+            missing = set(self.home._store_unknown(reading.ids))
+            found = [paper_id for paper_id in reading.ids if paper_id not in missing]
+            if not found:
+                raise InputFileError(f"{source}: arXiv knows none of its {len(reading.ids)} ids")
+            topic = self._change(name, lambda topic: with_examples(topic, found))
+        unknown = tuple(
+            Unresolved(paper_id, "arXiv does not know it") for paper_id in reading.ids if paper_id in missing
+        )
+        return LibraryImport(
+            topic,
+            source,
+            reading.format,
+            reading.entries,
+            added=tuple(paper_id for paper_id in found if paper_id not in before.examples),
+            kept=tuple(paper_id for paper_id in found if paper_id in before.examples),
+            unresolved=reading.unresolved + unknown,
+        )
 
     def unlike(self, name: str, paper_ids: Sequence[str]) -> Topic:
         """Mark papers as not wanted: they leave the topic and push their look-alikes down."""

@@ -124,6 +124,12 @@ def out_option(command: F) -> F:
     )
 
 
+def email_option(command: F) -> F:
+    return click.option(
+        "--email", is_flag=True, help="Mail the digest too ([email] in config.toml; $SEMDIGEST_SMTP_PASSWORD)."
+    )(command)
+
+
 def categories_option(help: str) -> Callable[[F], F]:
     return click.option("--category", "-c", "categories", multiple=True, help=f"{help} (repeatable).")
 

@@ -10,10 +10,22 @@ import click
 
 from ..app.home import Home
 from ..app.reports import DigestResult, Similar
+from ..errors import MailError
 from ..output.json import digest_json, first_released, hit_json
 from ..ranking.search import Filters
 from ..sources.ids import read_id_list
-from .common import DAY, categories_option, date_option, day_of, json_option, out_option, say, topics_option, with_home
+from .common import (
+    DAY,
+    categories_option,
+    date_option,
+    day_of,
+    email_option,
+    json_option,
+    out_option,
+    say,
+    topics_option,
+    with_home,
+)
 
 
 @click.command()
@@ -77,6 +89,7 @@ def _print_hits(result: Similar, as_json: bool) -> None:
     help="Every paper of the period, ranked (no threshold, no cap); writes and remembers nothing.",
 )
 @click.option("--show-seen", is_flag=True, help="Keep papers earlier digests showed, marked as seen.")
+@email_option
 @json_option("Print the ranked lists as one JSON object.")
 @with_home
 def digest(
@@ -88,6 +101,7 @@ def digest(
     out: Path | None,
     include_all: bool,
     show_seen: bool,
+    email: bool,
     as_json: bool,
 ) -> None:
     """Rank the period's papers for every topic and write the Markdown digest.
@@ -98,6 +112,7 @@ def digest(
       semdigest digest --date 2025-08-18 --out digests
       semdigest digest --from 2025-08-18 --to 2025-08-22
       semdigest digest --all --json | jq '.topics[0].papers[:3]'
+      semdigest digest --email                          ... and mail it ([email] in config.toml)
     """
     result = home.digest(
         day=day_of(day),
@@ -107,11 +122,23 @@ def digest(
         out=out,
         include_all=include_all,
         show_seen=show_seen,
+        email=email,
     )
     if as_json:
         click.echo(json.dumps(digest_json(result.digest), ensure_ascii=False, indent=1))
     else:
         print_summary(result)
+    report_mail(result)
+
+
+def report_mail(result: DigestResult) -> None:
+    """After the summary: where the mail went, or, when it failed, one `error:` line and exit code 2."""
+    if result.mail is None:
+        return
+    if result.mail.sent:
+        say(f"mailed {', '.join(result.mail.sent)} to {', '.join(result.mail.to)}")
+    if result.mail.error:
+        raise MailError(result.mail.error)
 
 
 def print_summary(result: DigestResult) -> None:
@@ -127,20 +154,24 @@ def print_summary(result: DigestResult) -> None:
 @categories_option("arXiv category or archive to fetch; default from config")
 @topics_option
 @out_option
+@email_option
 @json_option("Print the ranked lists as one JSON object.")
 @with_home
-def run(home: Home, categories: tuple[str, ...], topics_file: Path | None, out: Path | None, as_json: bool) -> None:
+def run(
+    home: Home, categories: tuple[str, ...], topics_file: Path | None, out: Path | None, email: bool, as_json: bool
+) -> None:
     """The daily job: fetch today's listing, index it, write the digest.
 
     \b
     Examples:
       semdigest run
       semdigest run -c cs.CL -c cs.LG --out digests --json
+      semdigest run --email                 ... and mail the digest ([email] in config.toml)
     A crontab line (arXiv's RSS listing is refreshed at midnight US Eastern, Monday to Friday):
       CRON_TZ=America/New_York
       17 1 * * 1-5  $HOME/semdigest/.venv/bin/semdigest --home $HOME/digest/.semdigest run >> $HOME/digest/run.log 2>&1
     """
-    result = home.run(categories, topics=topics_file, out=out)
+    result = home.run(categories, topics=topics_file, out=out, email=email)
     if result.digest is None:
         message = "no papers announced today (a weekend or holiday listing is empty): no digest"
         if as_json:
@@ -157,6 +188,7 @@ def run(home: Home, categories: tuple[str, ...], topics_file: Path | None, out: 
         click.echo(json.dumps(digest_json(result.digest.digest), ensure_ascii=False, indent=1))
     else:
         print_summary(result.digest)
+    report_mail(result.digest)
 
 
 @click.command()

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import click
 
+from ..app.reports import LibraryImport
 from ..app.topics import TopicsFile
+from ..errors import UsageError
 from ..output.json import topic_json
 from ..ranking.rank import Move
 from ..ranking.topics import SETTABLE, Topic, TopicChange, parse_keyword
-from .common import date_option, day_of, home_of, json_option, topics_option
+from .common import date_option, day_of, home_of, json_option, say, topics_option
 
 pass_topics = click.make_pass_decorator(TopicsFile)
 
@@ -160,16 +162,40 @@ def set_(file: TopicsFile, name: str, key: str, value: str) -> None:
 
 @topics.command()
 @click.argument("name")
-@click.argument("ids", nargs=-1, required=True)
+@click.argument("ids", nargs=-1)
+@click.option(
+    "--from",
+    "library",
+    type=click.Path(path_type=Path),
+    help="Every arXiv paper of a library: BibTeX, a Zotero export (BibTeX, RIS, CSL JSON), or ids/URLs a line.",
+)
 @pass_topics
-def like(file: TopicsFile, name: str, ids: tuple[str, ...]) -> None:
+def like(file: TopicsFile, name: str, ids: tuple[str, ...], library: Path | None) -> None:
     """Add example papers: more like these (fetched from arXiv when not stored).
 
     \b
-    Example:
+    Examples:
       semdigest topics like Agents 2508.12079 2508.11918
+      semdigest topics like Agents --from ~/zotero-export.bib
     """
-    _report(file.like(name, ids))
+    if bool(ids) == bool(library):
+        raise UsageError("give the papers to like as arXiv ids or as --from FILE, one of the two")
+    if library:
+        _report_library(file.like_from(name, library))
+    else:
+        _report(file.like(name, ids))
+
+
+def _report_library(result: LibraryImport) -> None:
+    click.echo(
+        f"{result.topic.name}: {len(result.added)} example papers added from {result.source}"
+        f" ({result.format}, {result.entries} entries; {len(result.kept)} were examples already;"
+        f" {len(result.topic.examples)} examples now)"
+    )
+    if result.unresolved:
+        say(f"not resolved ({len(result.unresolved)}):")
+    for entry in result.unresolved:
+        say(f"  {entry.entry}: {entry.reason}")
 
 
 @topics.command()
