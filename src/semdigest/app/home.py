@@ -558,7 +558,8 @@ class Home:
     def _store_unknown(self, paper_ids: Sequence[str], *, all_or_none: bool = False) -> list[str]:
         """Fetch the papers the store lacks from arXiv, all in one id_list lookup, and store them; returns
         the ids arXiv does not know (`all_or_none`: raise UnknownPaper instead, storing nothing)."""
-        unknown = [paper_id for paper_id in paper_ids if self.store.get(paper_id) is None]
+        stored = self.store.get_many(list(paper_ids))  # one query, however large the library
+        unknown = [paper_id for paper_id in dict.fromkeys(paper_ids) if paper_id not in stored]
         if not unknown:
             return []
         named = ", ".join(unknown) if len(unknown) <= 5 else f"{len(unknown)} papers"
