@@ -30,6 +30,7 @@ _EXPORTS = {
     "Meter": "app.events",
     "Home": "app.home",
     "ListRanker": "app.home",
+    "CheckReport": "app.reports",
     "DemoResult": "app.reports",
     "DigestResult": "app.reports",
     "FetchReport": "app.reports",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from .app.events import Events, Meter
     from .app.home import Home, ListRanker
     from .app.reports import (
+        CheckReport,
         DemoResult,
         DigestResult,
         FetchReport,
@@ -93,6 +95,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CheckReport",
     "DemoResult",
     "Digest",
     "DigestResult",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..indexes.directory import IndexReport
+from ..indexes.directory import IndexCheck, IndexReport
 from ..paper import Paper
 from ..ranking.digest import Digest
 from ..ranking.rank import Move, RankedPaper
@@ -32,6 +32,19 @@ class IngestReport:
     counts: UpsertCounts
     lines: int
     bad: tuple[BadLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """`Home.check`: the store's integrity_check and every index file verified whole."""
+
+    database: Path
+    database_problem: str | None  # with the way to recover; None when SQLite found nothing wrong
+    index: IndexCheck
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.database_problem or self.index.problems)
 
 
 @dataclass(frozen=True)
