@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_a_damage_that_cannot_be_repaired_here_is_one_line(day_home, cli, monkey
 
 
 def test_readers_see_the_old_index_or_the_new_one_never_a_mix(day_home):
-    """A reader opening the index over and over while a writer publishes new generations never sees a
+    """A reader opening the index over and over while a writer publishes changed indexes never sees a
     damaged or missing file (35 of 800 opens did, when the files were replaced one by one in place)."""
     directory = IndexDir(day_home / "index")
     done, opened, failures = threading.Event(), [0], []
@@ -189,12 +190,24 @@ def test_readers_see_the_old_index_or_the_new_one_never_a_mix(day_home):
     reader.start()
     try:
         with Home.open(day_home) as home:
-            for _ in range(8):
-                home.index(rebuild=True)
+            model = home.indexes.model() or ""
+            for round in range(8):  # each round changes an abstract: every index file changes
+                revise(home, round, model)
+                assert home.index().report.added == 1
     finally:
         done.set()
         reader.join()
     assert failures == [] and opened[0] > 8
+
+
+def revise(home: Home, round: int, model: str) -> None:
+    """A new version of a paper, with a cached vector for its new text (any unit vector will do)."""
+    paper = home.store.get(SURVEY)
+    assert paper is not None
+    revised = replace(paper, abstract=f"{paper.abstract} Revised, round {round}.", version=(paper.version or 1) + 1)
+    home.store.upsert([revised])
+    vector = np.random.default_rng(round).standard_normal((1, 384)).astype(np.float32)
+    home.store.put_vectors(model, [home.store.get(SURVEY).hash], vector / np.linalg.norm(vector))
 
 
 # --- what interrupted runs leave behind (item 17) --------------------------------------------------------
@@ -219,10 +232,12 @@ def test_an_interrupted_index_leaves_nothing_behind_the_next_one(day_home, cli):
     (temporary,) = (day_home / "index").glob(".tmp-*")
     assert (temporary / "vectors" / "papers.faiss").exists()  # as large as the index
     (day_home / "index" / ".CURRENT.abc123.tmp").write_text("g1-1\n")  # an atomic write killed before its rename
+    (day_home / "index" / f".tmp-g5-{os.getpid()}").mkdir()  # as a writer at work has, by its running pid
     assert live(day_home) == before and cli("similar", SURVEY).exit_code == 0  # readers are not disturbed
     report = cli("check")
     assert report.exit_code == 0 and "leftovers  2 from interrupted or earlier runs" in report.stdout
     assert temporary.exists()  # a reader (check) removes nothing: it holds no writer lock
+    # `index` takes the writer lock: no other writer runs, so every temporary generation is a dead one's
     assert cli("index").exit_code == 0
     assert sorted(path.name for path in (day_home / "index").iterdir()) == ["CURRENT", before.name]
 

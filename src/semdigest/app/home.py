@@ -167,7 +167,10 @@ class Home:
             found = self.store.integrity()
         except DamagedStore as error:
             return str(error)
-        return f"{db} is damaged ({'; '.join(found[:3])}): {recovery(db)}" if found else None
+        if not found:
+            return None
+        lines = [" ".join(item.split()).removeprefix("*** in database main *** ") for item in found[:3]]
+        return f"{db} is damaged ({'; '.join(lines)}): {recovery(db)}"
 
     # --- papers ------------------------------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ def check(home: Home, as_json: bool) -> None:
                 "ok": report.database_problem is None,
                 "problem": report.database_problem,
             },
-            "index": {
+            "indexes": {
                 "generation": str(index.generation) if index.generation else None,
                 "files": index.files,
                 "ok": not index.problems,
@@ -144,11 +144,11 @@ def check(home: Home, as_json: bool) -> None:
     else:
         click.echo(f"{'store':<10} {report.database_problem or f'ok: {report.database} (SQLite integrity_check)'}")
         if index.generation is None and not index.problems:
-            click.echo(f"{'index':<10} none yet (`semdigest index` builds it)")
+            click.echo(f"{'indexes':<10} none yet (`semdigest index` builds it)")
         elif not index.problems:
-            click.echo(f"{'index':<10} ok: {index.files} files of {index.generation} verified whole")
+            click.echo(f"{'indexes':<10} ok: {index.files} files of {index.generation} verified whole")
         for problem in index.problems:
-            click.echo(f"{'index':<10} {problem}")
+            click.echo(f"{'indexes':<10} {problem}")
         if index.problems:
             click.echo(f"{'repair':<10} {INDEX_REPAIR}")
         if index.leftovers:

@@ -24,6 +24,8 @@ import os
 import re
 import shutil
 import time
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,8 @@ _GENERATION = re.compile(r"g\d+-\d+")
 _TEMP = ".tmp-"
 _LEGACY = {VECTORS, LEXICAL, SAMPLE}  # the layout before generations, in the index folder itself
 _ATTEMPTS = 5  # opens of a generation that a writer replaced meanwhile, before giving up
+# What loading a damaged file the checks let through can raise (numpy, zipfile, faiss): damage, not a bug.
+_LOAD_ERRORS = (IndexProblem, OSError, ValueError, KeyError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,9 @@ class IndexDir:
             return 0
 
     def check(self) -> IndexCheck:
-        """Every file of the live generation verified whole, and the generation opened as a reader would."""
-        leftovers = self._leftovers()
+        """Every file of the live generation verified whole, and the generation opened as a reader would. Takes
+        no lock: the temporary generation of a writer at work is not reported as a leftover."""
+        leftovers = [path for path in self._leftovers() if not _being_written(path)]
         size = sum(_size(path) for path in leftovers)
         for _ in range(_ATTEMPTS):
             try:
@@ -312,8 +317,8 @@ def _load(generation: Generation) -> Indexes:
         vectors = VectorIndex.open(generation.vectors_dir)
         sample = Sample.load(generation.sample_path)
         lexical = Bm25Index.load(generation.lexical_dir)
-    except IndexProblem as problem:  # a file the manifest vouches for, yet unreadable: damaged when written
-        raise IndexDamaged(str(problem)) from None
+    except _LOAD_ERRORS as problem:  # a file that passed the quick check, yet unreadable
+        raise IndexDamaged(_described(problem, generation.path)) from None
     if not vectors.model == sample.model == contents.model:
         raise IndexDamaged(f"{generation.path} mixes models ({vectors.model}, {sample.model}, {contents.model})")
     return Indexes(vectors, lexical, sample)
@@ -322,8 +327,8 @@ def _load(generation: Generation) -> Indexes:
 def _open_vectors(generation: Generation, model_id: str, say: Callable[[str], None]) -> VectorIndex | None:
     try:
         index = VectorIndex.open(generation.vectors_dir, writable=True)
-    except IndexProblem as problem:
-        say(f"{problem}: {_REPAIRS[VECTORS]}")
+    except _LOAD_ERRORS as problem:
+        say(f"{_described(problem, generation.vectors_dir)}: {_REPAIRS[VECTORS]}")
         return None
     if index.model != model_id:
         say(f"the index holds {index.model} vectors, not {model_id}: rebuilding it")
@@ -334,9 +339,30 @@ def _open_vectors(generation: Generation, model_id: str, say: Callable[[str], No
 def _open_lexical(generation: Generation, say: Callable[[str], None]) -> Bm25Index | None:
     try:
         return Bm25Index.load(generation.lexical_dir)
-    except IndexProblem as problem:
-        say(f"{problem}: {_REPAIRS[LEXICAL]}")
+    except _LOAD_ERRORS as problem:
+        say(f"{_described(problem, generation.lexical_dir)}: {_REPAIRS[LEXICAL]}")
         return None
+
+
+def _being_written(path: Path) -> bool:
+    """A temporary generation whose writer (the pid in its name) is still running."""
+    found = re.fullmatch(rf"{re.escape(_TEMP)}g\d+-(\d+)", path.name)
+    if found is None:
+        return False
+    try:
+        os.kill(int(found[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _described(error: Exception, where: Path) -> str:
+    """An IndexProblem's own message; a library's error (numpy, zipfile, faiss) with the place it came from."""
+    if isinstance(error, IndexProblem):
+        return str(error)
+    return f"{where} cannot be read ({(str(error).splitlines() or [type(error).__name__])[0][:200]})"
 
 
 def _size(path: Path) -> int:

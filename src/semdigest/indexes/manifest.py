@@ -1,20 +1,20 @@
 """The manifest of one index generation: every file the indexes consist of, and what verifies each one.
 
-It is written last, after every file of the generation is complete and synced, and nothing in a generation
-changes after that: a file that no longer matches its record was damaged. Verification is in proportion
-to a file's cost:
+It is written last, after every file of the generation is complete and synced, and no file of a generation
+changes after that (only the manifest's stamps may be renewed, see `restamp`): a file that no longer
+matches its record was damaged. Verification is in proportion to a file's cost:
 
-- `full` (`semdigest index`, `semdigest check`): the crc32 of every file (~30 ms for a 120 MB FAISS file);
-- quick (every reader's open): files up to WHOLE_LIMIT are still checked whole (~1 ms a MB... the BM25
-  vocabulary, the FAISS state, ~8 MB at 78k papers, ~2 ms); a larger file by its size, the crc32 of
-  BLOCKS fixed 4 KB blocks (its header and its end among them), and its stamp: the mtime and ctime it had
-  when the manifest was written. Writing into a file changes its ctime, and so does setting its mtime
-  back (`os.utime`), so software that overwrote bytes, whatever it did to the mtime, makes the file be
-  checked whole. Damage below the filesystem (a failing disk) keeps the stamp: the sampled blocks and
-  the checks of what a query reads (vectors.py, lexical.py) catch much of it, `semdigest check` all of it.
+- full (`semdigest index`, `semdigest check`): the crc32 of every file (~30 ms for a 120 MB FAISS file);
+- quick (every reader's open): files up to WHOLE_LIMIT still whole (at 78k papers the FAISS state, the
+  BM25 vocabulary and offsets); a larger file by its size, the crc32 of BLOCKS fixed blocks (its header
+  and its end among them), and its stamp, the [mtime, ctime] it had when the manifest was written.
+  Writing into a file changes its ctime, and so does setting its mtime back (`os.utime`), so bytes that a
+  program overwrote, whatever it did to the mtime, make the file be checked whole. Damage beneath the
+  filesystem (a failing disk) keeps the stamp: the sampled blocks and the checks of what a query reads
+  (vectors.py, lexical.py) catch part of it, `semdigest check` all of it.
 
 A copied data directory (a backup, a CI cache) has new stamps, so its large files are checked whole on
-every open until `semdigest index` records the new stamps (`restamp`).
+every open until `semdigest index` finds them whole and records the new stamps.
 """
 
 from __future__ import annotations
