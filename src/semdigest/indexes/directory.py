@@ -228,17 +228,15 @@ class IndexDir:
             manifest.restamp(reusable.generation.path, reusable.contents)  # a copied directory, found whole
         return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
 
-    def clean(self) -> list[Path]:
+    def clean(self) -> None:
         """Remove what no reader needs: temporary generations and files of interrupted runs, generations before
         the live one, the files of the layout before generations. Only a writer may call this (under the writer
         lock): then no temporary generation belongs to a live writer."""
-        leftovers = self._leftovers()
-        for path in leftovers:
+        for path in self._leftovers():
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        return leftovers
 
     def _leftovers(self) -> list[Path]:
         """Temporary generations and files; with a readable live generation also the earlier generations and

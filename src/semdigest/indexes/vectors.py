@@ -152,7 +152,9 @@ def _check_scores(queries: np.ndarray, scores: np.ndarray, keys: np.ndarray) -> 
     """Scores no whole index gives (the stored vectors are unit vectors): NaN, infinite, or above the query's
     norm. Damaged bytes in a vector make such scores and bring it to the top, where this sees it."""
     found = keys >= 0
-    limit = np.linalg.norm(queries, axis=1, keepdims=True) * 1.05 + 1e-3  # room for compressed codes' error
+    # 1.5: room for the error of compressed codes (a query's own paper may score above 1); damaged bytes
+    # make floats up to 3e38, so what they bring to the top scores far beyond it
+    limit = np.linalg.norm(queries, axis=1, keepdims=True) * 1.5
     with np.errstate(invalid="ignore"):
         impossible = found & ~(np.isfinite(scores) & (scores <= limit))
     if impossible.any():
