@@ -78,7 +78,7 @@ from speedkit import (
 
 if TYPE_CHECKING:
     from semdigest import Home, Paper
-    from semdigest.indexes.directory import IndexDir, Indexes
+    from semdigest.indexes.directory import Generation, IndexDir, Indexes
     from semdigest.indexes.lexical import Bm25Index
     from semdigest.indexes.vectors import VectorIndex
     from semdigest.store import Store
@@ -270,28 +270,30 @@ def _index_opens(directory: IndexDir, rounds: int) -> Times:
     import faiss
 
     from semdigest.files import crc32_of
+    from semdigest.indexes import manifest
     from semdigest.indexes.lexical import Bm25Index
     from semdigest.indexes.sample import Sample
-    from semdigest.indexes.vectors import INDEX_FILE, STATE_FILE, VectorIndex
+    from semdigest.indexes.vectors import INDEX_FILE, VectorIndex
 
     times: Times = {}
-    files = directory.vectors_dir / INDEX_FILE, directory.vectors_dir / STATE_FILE
+    generation = directory.live()
+    assert generation is not None, "no index"
+    faiss_file = generation.vectors_dir / INDEX_FILE
     for _ in range(max(rounds, 3)):
-        with timing(times, "open: IndexDir.open (the three below)"):
+        with timing(times, "open: IndexDir.open (the checks and the three below)"):
             directory.open()
+        with timing(times, "open: the manifest's quick check (small files whole, large ones by stamp and blocks)"):
+            manifest.problems(generation.path, manifest.read(generation.path), full=False)
+        with timing(times, f"  crc32 of {INDEX_FILE} (what the quick check skips; `check` and `index` do it)"):
+            crc32_of(faiss_file)
         with timing(times, "open: VectorIndex.open"):
-            VectorIndex.open(directory.vectors_dir)
-        with timing(
-            times, f"  crc32 of {INDEX_FILE} and {STATE_FILE} (skipped while their size and mtime are as saved)"
-        ):
-            for path in files:
-                crc32_of(path)
+            VectorIndex.open(generation.vectors_dir)
         with timing(times, f"  its faiss.read_index of {INDEX_FILE} (memory-mapped; the rest is the state file)"):
-            faiss.read_index(str(files[0]), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-        with timing(times, f"open: Sample.load of {directory.sample_path.name} (verified whole)"):
-            Sample.load(directory.sample_path)
+            faiss.read_index(str(faiss_file), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        with timing(times, f"open: Sample.load of {generation.sample_path.name} (verified whole)"):
+            Sample.load(generation.sample_path)
         with timing(times, "open: Bm25Index.load"):
-            Bm25Index.load(directory.lexical_dir)
+            Bm25Index.load(generation.lexical_dir)
     return times
 
 
@@ -400,12 +402,14 @@ def bench_index(args: argparse.Namespace) -> str:
     times: Times = {}
     with scratch("index") as root:
         home = copy_home(corpus_home(args.home), root / "home")
-        layout, indexes = Layout(home), index_dir(home)
+        layout = Layout(home)
         _drop_papers(layout.db, day_ids())  # the day arrives afterwards, as on a real day
         with Store(layout.db) as store:
             with timing(times, "library: read keys, hashes, vectors and texts from the store"):
                 corpus = _Papers.read(store, model_of(home))
-            lexical = _index_builds(home, store, corpus, index_dir(root / "library"), args.rounds, times)
+            lexical = _index_builds(home, store, corpus, Generation(root / "library"), args.rounds, times)
+            indexes = index_dir(home).live()
+            assert indexes is not None
             sizes = (
                 f"FAISS {mib(indexes.vectors_dir)}, BM25 {mib(indexes.lexical_dir)}, "
                 f"calibration sample {mib(indexes.sample_path)}"
@@ -415,7 +419,7 @@ def bench_index(args: argparse.Namespace) -> str:
             cli(home, "ingest", str(DAY_FILE))
             said = timed_cli(times, "CLI `semdigest index` after ingesting the day", home, "index").stdout.strip()
             day = _Papers.read(store, corpus.model, sorted(store.keys(day_ids()).values()))
-            _index_day(store, corpus, lexical, day, index_dir(root / "library"), args.rounds, times)
+            _index_day(store, corpus, lexical, day, Generation(root / "library"), args.rounds, times)
     return (
         f"### index: {len(corpus.keys)} papers (the corpus without the day), then the day's {len(day.keys)}; "
         f"{args.rounds} interleaved rounds; load average before {args.load_before}\n\n"
@@ -433,7 +437,7 @@ def _drop_papers(db_path: Path, paper_ids: list[str]) -> None:
 
 
 def _index_builds(
-    home: Path, store: Store, corpus: _Papers, directory: IndexDir, rounds: int, times: Times
+    home: Path, store: Store, corpus: _Papers, directory: Generation, rounds: int, times: Times
 ) -> Bm25Index:
     """The CLI's rebuild and the library's builds, interleaved; returns the last BM25 index built."""
     from semdigest.indexes.lexical import Bm25Index
@@ -455,7 +459,7 @@ def _index_builds(
     return lexical
 
 
-def _resample(store: Store, model: str, index: VectorIndex, directory: IndexDir) -> None:
+def _resample(store: Store, model: str, index: VectorIndex, directory: Generation) -> None:
     """The calibration sample drawn again from the index's papers and saved, as IndexDir.refresh does."""
     from semdigest.indexes.sample import Sample
 
@@ -463,7 +467,7 @@ def _resample(store: Store, model: str, index: VectorIndex, directory: IndexDir)
 
 
 def _index_day(
-    store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: IndexDir, rounds: int, times: Times
+    store: Store, corpus: _Papers, lexical: Bm25Index, day: _Papers, directory: Generation, rounds: int, times: Times
 ) -> None:
     """The library's incremental path: the day's papers onto indexes of everything else, saved."""
     from semdigest.indexes.vectors import VectorIndex

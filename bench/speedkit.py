@@ -116,7 +116,7 @@ def index_dir(home: Path) -> IndexDir:
 
 def corpus_home(home: Path) -> Path:
     """The benchmark home with the whole corpus indexed, built through the CLI if it has no index yet."""
-    if not index_dir(home).sync_path.exists():  # the BM25 SYNC marker, written last
+    if index_dir(home).live() is None:  # CURRENT, written once a generation is whole
         print(f"{home}: no index yet; ingesting and indexing {CORPUS.name} (~30 min, once) ...", file=sys.stderr)
         cli(home, "ingest", str(CORPUS))
         cli(home, "index")
@@ -125,9 +125,12 @@ def corpus_home(home: Path) -> Path:
 
 def model_of(home: Path) -> str:
     """The model whose vectors the home's FAISS index holds (IndexProblem if it has none)."""
-    from semdigest.indexes.vectors import read_manifest
+    from semdigest.errors import IndexProblem
 
-    return read_manifest(index_dir(home).vectors_dir).model
+    model = index_dir(home).model()
+    if model is None:
+        raise IndexProblem(f"no readable index in {home}")
+    return model
 
 
 def day_ids() -> list[str]:

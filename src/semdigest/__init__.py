@@ -30,6 +30,7 @@ _EXPORTS = {
     "Meter": "app.events",
     "Home": "app.home",
     "ListRanker": "app.home",
+    "CheckReport": "app.reports",
     "DemoResult": "app.reports",
     "DigestResult": "app.reports",
     "FetchReport": "app.reports",
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from .app.events import Events, Meter
     from .app.home import Home, ListRanker
     from .app.reports import (
+        CheckReport,
         DemoResult,
         DigestResult,
         FetchReport,
@@ -99,6 +101,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CheckReport",
     "DemoResult",
     "Digest",
     "DigestResult",

@@ -58,6 +58,11 @@ class IndexProblem(SemdigestError):
     """An index on disk is missing, damaged, or built for another model: rebuild it from the cache."""
 
 
+class IndexDamaged(IndexProblem):
+    """An index file does not match its manifest, or holds what cannot have been written: repaired from
+    the store's cached vectors and texts."""
+
+
 class TopicsError(SemdigestError):
     """A topics file that cannot be used, or a topic that does not exist."""
 

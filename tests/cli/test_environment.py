@@ -229,7 +229,7 @@ def test_an_emptied_database_beside_an_index_is_refused(day_home, cli):
     (day_home / "semdigest.db").write_bytes(b"")
     for args in (["stats"], ["ingest", DAY_FILE], ["index"]):
         one_line_error(cli(*args), "semdigest.db holds no papers but the index holds 367", "backup")
-    assert (day_home / "index" / "vectors" / "manifest.json").exists()
+    assert (day_home / "index" / (day_home / "index" / "CURRENT").read_text().strip() / "MANIFEST.json").exists()
     assert _rows(day_home, "SELECT count(*) FROM papers") == [(0,)]
 
 

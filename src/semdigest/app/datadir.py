@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import Settings
-from ..errors import CannotWrite, DamagedStore, IndexProblem, NoDataDirectory, StoreError
+from ..errors import CannotWrite, DamagedStore, NoDataDirectory, StoreError
 from ..faults import recovery
 from ..indexes.directory import IndexDir
-from ..indexes.vectors import read_manifest
 from ..store import Store
 
 
@@ -76,10 +75,7 @@ def open_store(settings: Settings, indexes: IndexDir, *, writing: bool) -> Store
 
 def _derived_data(settings: Settings, indexes: IndexDir) -> str | None:
     """What in the data directory was made from stored papers, if anything."""
-    try:
-        indexed = read_manifest(indexes.vectors_dir).count
-    except IndexProblem:
-        indexed = 0
+    indexed = indexes.count()
     if indexed:
         return f"the index holds {indexed}"
     digests = settings.layout.digests

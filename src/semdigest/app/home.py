@@ -22,8 +22,18 @@ import numpy as np
 from ..config import EmailSettings, Settings, check_categories, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
-from ..errors import ArxivError, ConfigError, IndexProblem, OutputError, SemdigestError, UnknownPaper, UsageError
-from ..faults import os_problem
+from ..errors import (
+    ArxivError,
+    ConfigError,
+    DamagedStore,
+    IndexDamaged,
+    IndexProblem,
+    OutputError,
+    SemdigestError,
+    UnknownPaper,
+    UsageError,
+)
+from ..faults import os_problem, recovery
 from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
 from ..lock import writer_lock
@@ -44,6 +54,7 @@ from .firstrun import init_home, paths_of
 from .history import export_history, import_history
 from .mail import deliver
 from .reports import (
+    CheckReport,
     DemoResult,
     DigestResult,
     FetchReport,
@@ -167,6 +178,25 @@ class Home:
         """Merge an exported seen-history into the store (a fresh store after a cache was evicted)."""
         with self._writing(create=True):
             return import_history(self.store, path or self.layout.history)
+
+    def check(self) -> CheckReport:
+        """SQLite's integrity_check of the store and every index file verified whole (checksums): what is
+        damaged and how to repair it. Changes nothing, takes no lock (a writer may work meanwhile)."""
+        require_home(self.settings)
+        return CheckReport(self.layout.db, self._database_problem(), self.indexes.check())
+
+    def _database_problem(self) -> str | None:
+        db = self.layout.db
+        if not db.exists():
+            return None
+        try:
+            found = self.store.integrity()
+        except DamagedStore as error:
+            return str(error)
+        if not found:
+            return None
+        lines = [" ".join(item.split()).removeprefix("*** in database main *** ") for item in found[:3]]
+        return f"{db} is damaged ({'; '.join(lines)}): {recovery(db)}"
 
     # --- papers ------------------------------------------------------------------------------------------
 
@@ -298,6 +328,16 @@ class Home:
         if filters and filters.since and filters.until and filters.since > filters.until:
             raise UsageError(f"the period starts ({filters.since}) after it ends ({filters.until})")
         filters = self._canonical(filters)
+        try:
+            return self._similar(wanted, text, n, filters)
+        except IndexDamaged as problem:  # seen in what a query read: the quick check on open passed it
+            self._repair(problem)
+        try:
+            return self._similar(wanted, text, n, filters)
+        except IndexDamaged as problem:
+            raise IndexProblem(f"{problem} (still, after a repair): run semdigest index --rebuild") from None
+
+    def _similar(self, wanted: list[str], text: str | None, n: int, filters: Filters | None) -> list[Similar]:
         searcher, queries = self._queries(wanted)
         results = [
             Similar(paper.id, paper, searcher.similar(vector, paper.text, n=n, exclude=(key,), filters=filters))
@@ -596,12 +636,28 @@ class Home:
         return IndexResult(embedded, report)
 
     def _open_indexes(self) -> Indexes:
+        """The live indexes; damaged ones are repaired first (under the writer lock), with a message."""
         if self._opened is None:
             try:
-                self._opened = self.indexes.open()
+                try:
+                    self._opened = self.indexes.open()
+                except IndexDamaged as problem:
+                    self._repair(problem)
+                    self._opened = self.indexes.open()
             except (IndexProblem, OSError) as problem:
                 raise IndexProblem(f"no usable index ({problem}): run semdigest index") from None
         return self._opened
+
+    def _repair(self, problem: IndexDamaged) -> None:
+        """Bring damaged indexes back from the store's cached vectors and texts (refresh verifies every file
+        whole and rebuilds what is damaged); an index that cannot be repaired here is one line."""
+        self.events.say(f"{problem}: repairing the index from the cached vectors")
+        self._opened = None
+        try:
+            with self._writing():
+                self.indexes.refresh(self.store, self.indexes.model() or self._model.model_id)
+        except SemdigestError as error:
+            raise IndexProblem(f"{problem}, and it cannot be repaired now ({error})") from None
 
     def _searcher(self) -> Searcher:
         return Searcher(self.store, self._open_indexes())

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..indexes.directory import IndexReport
+from ..indexes.directory import IndexCheck, IndexReport
 from ..paper import Paper
 from ..ranking.digest import Digest
 from ..ranking.rank import Move, RankedPaper
@@ -64,6 +64,19 @@ class HarvestReport:
         self.records += page.records
         self.pages += 1
         self.bad += page.bad
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """`Home.check`: the store's integrity_check and every index file verified whole."""
+
+    database: Path
+    database_problem: str | None  # with the way to recover; None when SQLite found nothing wrong
+    index: IndexCheck
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.database_problem or self.index.problems)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import click
 from .._version import __version__
 from ..errors import SemdigestError
 from ..faults import os_problem
-from .datadir import history, init, paths
+from .datadir import check, history, init, paths
 from .harvest import harvest
 from .papers import fetch, index, ingest, show, stats
 from .rank import demo, digest, run, similar
@@ -80,7 +80,7 @@ def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
     ctx.obj = {"home": home, "model": model}
 
 
-for command in (init, paths, fetch, ingest, show, stats, index, demo, similar, digest, run, topics, history):
+for command in (init, paths, fetch, ingest, show, stats, index, demo, similar, digest, run, topics, history, check):
     main.add_command(command)
 main.add_command(harvest)
 

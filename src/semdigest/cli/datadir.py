@@ -106,3 +106,59 @@ def import_(home: Home, file: Path | None) -> None:
     """
     report = home.import_history(file)
     click.echo(f"imported {report.rows} seen-history rows from {report.path} ({report.changed} new to the store)")
+
+
+@click.command()
+@json_option()
+@with_home
+def check(home: Home, as_json: bool) -> None:
+    """Verify the data directory in full: SQLite's integrity_check of the store, and every index file
+    against its checksums. Says what is damaged and how to repair it; exits with 1 when something is.
+    Changes nothing (`semdigest index` repairs the indexes from the cached vectors).
+
+    \b
+    Examples:
+      semdigest check
+      semdigest check --json
+    """
+    report = home.check()
+    index = report.index
+    if as_json:
+        record = {
+            "ok": not report.damaged,
+            "database": {
+                "path": str(report.database),
+                "ok": report.database_problem is None,
+                "problem": report.database_problem,
+            },
+            "indexes": {
+                "generation": str(index.generation) if index.generation else None,
+                "files": index.files,
+                "ok": not index.problems,
+                "problems": index.problems,
+                "repair": INDEX_REPAIR if index.problems else None,
+            },
+            "leftovers": {"paths": [str(path) for path in index.leftovers], "bytes": index.leftover_bytes},
+        }
+        click.echo(json.dumps(record, indent=1))
+    else:
+        click.echo(f"{'store':<10} {report.database_problem or f'ok: {report.database} (SQLite integrity_check)'}")
+        if index.generation is None and not index.problems:
+            click.echo(f"{'indexes':<10} none yet (`semdigest index` builds it)")
+        elif not index.problems:
+            click.echo(f"{'indexes':<10} ok: {index.files} files of {index.generation} verified whole")
+        for problem in index.problems:
+            click.echo(f"{'indexes':<10} {problem}")
+        if index.problems:
+            click.echo(f"{'repair':<10} {INDEX_REPAIR}")
+        if index.leftovers:
+            size = index.leftover_bytes / 2**20
+            click.echo(
+                f"{'leftovers':<10} {len(index.leftovers)} from interrupted or earlier runs ({size:.1f} MiB):"
+                " the next `semdigest index` removes them"
+            )
+    if report.damaged:
+        click.get_current_context().exit(1)
+
+
+INDEX_REPAIR = "`semdigest index` rebuilds the damaged index from the cached vectors and the stored texts"

@@ -1,26 +1,50 @@
-"""The index folder: the one owner of its paths, of opening the indexes together, and of bringing them
-up to date with the store.
+"""The index folder: the one owner of its paths, of opening the indexes together, of bringing them up to
+date with the store, and of verifying, repairing and cleaning them.
 
     index/
-      vectors/       FAISS (vectors.py): papers.faiss, papers-state.npz, manifest.json
-      lexical/       BM25 (lexical.py): generations behind a CURRENT pointer, and SYNC
-      sample.npz     the calibration sample (sample.py)
+      CURRENT             names the live generation; replaced (os.replace) once that generation is whole
+      g<ns>-<pid>/        one generation, never changed once published:
+        vectors/          FAISS (vectors.py)
+        lexical/          BM25 (lexical.py)
+        sample.npz        the calibration sample (sample.py)
+        MANIFEST.json     every file above with its checksums (manifest.py), written last
+      .tmp-g<ns>-<pid>/   a generation being written (an interrupted run's, until the next writer removes it)
+
+A reader reads CURRENT and opens that generation: the old one or the new one, never a mix, and never a
+file before its manifest (readers saw "damaged (checksum mismatch)" while the files were replaced one by
+one in place). The writer removes the previous generation once CURRENT names the new one; a reader that
+was opening it then finds CURRENT changed and opens the new one (what it had open stays readable: an
+unlinked file lives while it is open). Only a writer, holding the writer lock, removes anything, so a
+temporary generation it finds is an interrupted run's, never a live writer's.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import time
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexProblem
+from ..errors import IndexDamaged, IndexProblem
 from ..files import atomic_write_text
 from ..store import Store
+from . import manifest
 from .lexical import Bm25Index
 from .sample import Sample
 from .vectors import EXACT_LIMIT, VectorIndex, read_manifest
 
-VECTORS, LEXICAL, SAMPLE, SYNC = "vectors", "lexical", "sample.npz", "SYNC"
+VECTORS, LEXICAL, SAMPLE, POINTER = "vectors", "lexical", "sample.npz", "CURRENT"
+_GENERATION = re.compile(r"g\d+-\d+")
+_TEMP = ".tmp-"
+_LEGACY = {VECTORS, LEXICAL, SAMPLE}  # the layout before generations, in the index folder itself
+_ATTEMPTS = 5  # opens of a generation that a writer replaced meanwhile, before giving up
+# What loading a damaged file the checks let through can raise (numpy, zipfile, faiss): damage, not a bug.
+_LOAD_ERRORS = (IndexProblem, OSError, ValueError, KeyError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -45,28 +69,113 @@ class Indexes:
         return self.vectors.model
 
 
+@dataclass(frozen=True)
+class Generation:
+    path: Path
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.path / VECTORS
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.path / LEXICAL
+
+    @property
+    def sample_path(self) -> Path:
+        return self.path / SAMPLE
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """`semdigest check` of the index folder: every file verified whole."""
+
+    generation: Path | None  # None: nothing indexed yet
+    files: int
+    problems: list[str]
+    leftovers: list[Path]  # what interrupted runs and earlier generations left; the next `index` removes it
+    leftover_bytes: int
+
+
+@dataclass(frozen=True)
+class _Reusable:
+    """What of the live generation a refresh can start from."""
+
+    vectors: VectorIndex | None
+    lexical: Bm25Index | None
+    whole: bool  # the live generation exists and nothing in it is damaged
+    generation: Generation | None = None
+    contents: manifest.Manifest | None = None
+
+
 class IndexDir:
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.vectors_dir, self.lexical_dir = root / VECTORS, root / LEXICAL
-        self.sample_path, self.sync_path = root / SAMPLE, root / LEXICAL / SYNC
+        self.root, self.pointer = root, root / POINTER
+
+    def live(self) -> Generation | None:
+        """The generation CURRENT names; None before the first index."""
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise IndexDamaged(f"{self.pointer} cannot be read ({error})") from None
+        if not _GENERATION.fullmatch(name):
+            raise IndexDamaged(f"{self.pointer} is damaged (it names {name[:40]!r})")
+        return Generation(self.root / name)
 
     def open(self) -> Indexes:
-        """The indexes as the last refresh left them; IndexProblem if one is missing or damaged."""
-        vectors = VectorIndex.open(self.vectors_dir)
-        sample = Sample.load(self.sample_path)
-        if sample.model != vectors.model:
-            raise IndexProblem(
-                f"{self.sample_path} belongs to {sample.model}, not {vectors.model}: run semdigest index"
-            )
-        return Indexes(vectors, Bm25Index.load(self.lexical_dir), sample)
+        """The live generation, verified (manifest.py's quick check) and loaded. IndexProblem if there is no
+        index yet, IndexDamaged if it is damaged."""
+        for _ in range(_ATTEMPTS):
+            generation = self._live_or_none_yet()
+            try:
+                return _load(generation)
+            except IndexProblem:
+                if self.live() == generation:  # not a writer that replaced it meanwhile
+                    raise
+        raise IndexProblem(f"the index in {self.root} kept changing while it was opened: try again")
 
     def model(self) -> str | None:
-        """The model whose vectors the FAISS index holds, if there is a readable one."""
+        """The model whose vectors the live generation holds, if there is a readable one."""
         try:
-            return read_manifest(self.vectors_dir).model
+            generation = self.live()
+            return manifest.read(generation.path).model if generation else None
         except IndexProblem:
             return None
+
+    def count(self) -> int:
+        """Papers in the live FAISS index (0 when there is none to read)."""
+        try:
+            generation = self.live()
+            return read_manifest(generation.vectors_dir).count if generation else 0
+        except IndexProblem:
+            return 0
+
+    def check(self) -> IndexCheck:
+        """Every file of the live generation verified whole, and the generation opened as a reader would. Takes
+        no lock: the temporary generation of a writer at work is not reported as a leftover."""
+        leftovers = [path for path in self._leftovers() if not _being_written(path)]
+        size = sum(_size(path) for path in leftovers)
+        for _ in range(_ATTEMPTS):
+            try:
+                generation = self.live()
+            except IndexDamaged as problem:
+                return IndexCheck(None, 0, [str(problem)], leftovers, size)
+            if generation is None:
+                return IndexCheck(None, 0, [], leftovers, size)
+            files, found = 0, []
+            try:
+                contents = manifest.read(generation.path)
+                files = len(contents.files)
+                found = list(manifest.problems(generation.path, contents, full=True).values())
+                if not found:
+                    _load(generation)
+            except IndexProblem as problem:
+                found.append(str(problem))
+            if not found or self.live() == generation:
+                return IndexCheck(generation.path, files, found, leftovers, size)
+        raise IndexProblem(f"the index in {self.root} kept changing while it was checked: try again")
 
     def refresh(
         self,
@@ -79,17 +188,21 @@ class IndexDir:
     ) -> IndexReport:
         """Make the FAISS and BM25 indexes hold exactly the stored papers whose current text has a cached vector.
 
-        Changes are applied incrementally. A missing, damaged or mismatched FAISS index is rebuilt from the
-        cached vectors (nothing is re-embedded), and so is an exact index that outgrew `exact_limit`; a BM25
-        index that does not belong to the FAISS index on disk (an interrupted run) is rebuilt from the texts.
+        The live generation is verified whole first. Changes are applied incrementally, into a new generation.
+        A missing, damaged or mismatched FAISS index is rebuilt from the cached vectors (nothing is
+        re-embedded), and so is an exact index that outgrew `exact_limit`; a damaged BM25 index is rebuilt from
+        the texts. The caller holds the writer lock: leftovers of interrupted runs are removed.
         """
         desired = store.embedded(model_id)
         if not desired:
             raise IndexProblem("nothing to index: no stored paper has a vector yet (ingest or fetch papers first)")
-        previous = self._checksum()
-        index = None if rebuild else self._open_for_update(model_id, on_problem)
+        say = on_problem or _quiet
+        self.clean()
+        reusable = _Reusable(None, None, False) if rebuild else self._reusable(model_id, say)
+        index = reusable.vectors
         if index is not None and index.kind == "flat" and len(desired) > exact_limit:
             index = None
+        lexical = reusable.lexical if index is not None else None
         if index is None:
             keys = sorted(desired)
             index = VectorIndex.build(
@@ -102,70 +215,163 @@ class IndexDir:
             added = [key for key in desired if key not in index.state]
             index.update(added, [desired[key] for key in added], store.vectors(model_id, added))
             rebuilt = False
-        if rebuilt or stale or added:
-            index.save(self.vectors_dir)
-        if rebuilt or stale or added or not self._sample_fits(model_id):
-            Sample.choose(model_id, index.state, lambda keys: store.vectors(model_id, keys), index.dim).save(
-                self.sample_path
-            )
-        self._refresh_lexical(store, index, previous, stale, added, rebuild=rebuild, on_problem=on_problem)
-        return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
-
-    def _open_for_update(self, model_id: str, on_problem: Callable[[str], None] | None) -> VectorIndex | None:
-        try:
-            index = VectorIndex.open(self.vectors_dir, writable=True)
-        except IndexProblem as problem:
-            if on_problem and "no index" not in str(problem):
-                on_problem(f"{problem}: rebuilding it from the cached vectors")
-            return None
-        if index.model != model_id:
-            if on_problem:
-                on_problem(f"the index holds {index.model} vectors, not {model_id}: rebuilding it")
-            return None
-        return index
-
-    def _sample_fits(self, model_id: str) -> bool:
-        try:
-            return Sample.load(self.sample_path).model == model_id
-        except IndexProblem:
-            return False
-
-    def _checksum(self) -> str | None:
-        try:
-            return read_manifest(self.vectors_dir).checksum
-        except IndexProblem:
-            return None
-
-    def _refresh_lexical(
-        self,
-        store: Store,
-        index: VectorIndex,
-        previous: str | None,
-        stale: list[int],
-        added: list[int],
-        *,
-        rebuild: bool,
-        on_problem: Callable[[str], None] | None,
-    ) -> None:
-        """Apply the FAISS index's change to the BM25 index too. The SYNC marker names the FAISS index the
-        BM25 index belongs to: when it is not the one the change started from (an interrupted run), or the
-        BM25 files do not load, or a rebuild was asked for, it is rebuilt from the texts instead."""
-        current = read_manifest(self.vectors_dir).checksum
-        recorded = self.sync_path.read_text().strip() if self.sync_path.exists() else None
-        lexical = None
-        if not rebuild and recorded is not None and recorded in (current, previous):
-            try:
-                lexical = Bm25Index.load(self.lexical_dir)
-            except IndexProblem as problem:
-                if on_problem:
-                    on_problem(f"{problem}: rebuilding it from the stored texts")
-        if lexical is not None and recorded == current:
-            return
         if lexical is None:
             keys = sorted(index.state)
             lexical = Bm25Index.build(keys, store.texts(keys))
-        else:
+        elif stale or added:
             readded = set(added)
             lexical = lexical.remove([key for key in stale if key not in readded]).add(added, store.texts(added))
-        lexical.save(self.lexical_dir)
-        atomic_write_text(self.sync_path, current + "\n")
+        if rebuilt or stale or added or not reusable.whole:
+            sample = Sample.choose(model_id, index.state, lambda keys: store.vectors(model_id, keys), index.dim)
+            self._publish(model_id, index, lexical, sample)
+        elif reusable.generation and reusable.contents:
+            manifest.restamp(reusable.generation.path, reusable.contents)  # a copied directory, found whole
+        return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
+
+    def clean(self) -> None:
+        """Remove what no reader needs: temporary generations and files of interrupted runs, generations before
+        the live one, the files of the layout before generations. Only a writer may call this (under the writer
+        lock): then no temporary generation belongs to a live writer."""
+        for path in self._leftovers():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def _leftovers(self) -> list[Path]:
+        """Temporary generations and files; with a readable live generation also the earlier generations and
+        the old layout (without one, they may be all there is to repair from by hand)."""
+        try:
+            live = self.live()
+        except IndexDamaged:
+            live = None
+        if not self.root.is_dir():
+            return []
+        found = []
+        for path in sorted(self.root.iterdir()):
+            temporary = path.name.startswith(_TEMP) or (path.name.startswith(".") and path.name.endswith(".tmp"))
+            older = bool(_GENERATION.fullmatch(path.name)) or path.name in _LEGACY
+            if temporary or (live is not None and older and path != live.path):
+                found.append(path)
+        return found
+
+    def _publish(self, model_id: str, index: VectorIndex, lexical: Bm25Index, sample: Sample) -> None:
+        """Write a new generation beside the live one, its manifest last, then point CURRENT at it."""
+        name = f"g{time.time_ns()}-{os.getpid()}"
+        temp = Generation(self.root / f"{_TEMP}{name}")
+        temp.path.mkdir(parents=True)
+        try:
+            index.save(temp.vectors_dir)
+            lexical.save(temp.lexical_dir)
+            sample.save(temp.sample_path)
+            manifest.write(temp.path, model_id)
+        except BaseException:  # a full disk: give its space back now (a killed run's waits for the next writer)
+            shutil.rmtree(temp.path, ignore_errors=True)
+            raise
+        os.replace(temp.path, self.root / name)
+        atomic_write_text(self.pointer, name + "\n")
+        self.clean()
+
+    def _live_or_none_yet(self) -> Generation:
+        generation = self.live()
+        if generation is None:
+            older = " (the one there was written by an older semdigest)" if (self.root / VECTORS).exists() else ""
+            raise IndexProblem(f"no index in {self.root} yet{older}")
+        return generation
+
+    def _reusable(self, model_id: str, say: Callable[[str], None]) -> _Reusable:
+        """The live generation verified whole; its undamaged indexes opened for the update."""
+        try:
+            generation = self.live()
+            if generation is None:
+                return _Reusable(None, None, False)
+            contents = manifest.read(generation.path)
+        except IndexDamaged as problem:
+            say(f"{problem}: rebuilding the indexes from the cached vectors and the stored texts")
+            return _Reusable(None, None, False)
+        found = manifest.problems(generation.path, contents, full=True)
+        parts = {name.split("/")[0] for name in found}
+        for name, damage in found.items():
+            say(f"{damage}: {_REPAIRS.get(name.split('/')[0], 'rebuilding it')}")
+        vectors = None if VECTORS in parts else _open_vectors(generation, model_id, say)
+        lexical = None if LEXICAL in parts or vectors is None else _open_lexical(generation, say)
+        whole = not found and vectors is not None and lexical is not None
+        return _Reusable(vectors, lexical, whole, generation, contents)
+
+
+_REPAIRS = {
+    VECTORS: "rebuilding it from the cached vectors",
+    LEXICAL: "rebuilding it from the stored texts",
+    SAMPLE: "drawing it again from the cached vectors",
+}
+
+
+def _load(generation: Generation) -> Indexes:
+    contents = manifest.read(generation.path)
+    found = manifest.problems(generation.path, contents, full=False)
+    if found:
+        raise IndexDamaged(next(iter(found.values())))
+    try:
+        vectors = VectorIndex.open(generation.vectors_dir)
+        sample = Sample.load(generation.sample_path)
+        lexical = Bm25Index.load(generation.lexical_dir)
+    except _LOAD_ERRORS as problem:  # a file that passed the quick check, yet unreadable
+        raise IndexDamaged(_described(problem, generation.path)) from None
+    if not vectors.model == sample.model == contents.model:
+        raise IndexDamaged(f"{generation.path} mixes models ({vectors.model}, {sample.model}, {contents.model})")
+    return Indexes(vectors, lexical, sample)
+
+
+def _open_vectors(generation: Generation, model_id: str, say: Callable[[str], None]) -> VectorIndex | None:
+    try:
+        index = VectorIndex.open(generation.vectors_dir, writable=True)
+    except _LOAD_ERRORS as problem:
+        say(f"{_described(problem, generation.vectors_dir)}: {_REPAIRS[VECTORS]}")
+        return None
+    if index.model != model_id:
+        say(f"the index holds {index.model} vectors, not {model_id}: rebuilding it")
+        return None
+    return index
+
+
+def _open_lexical(generation: Generation, say: Callable[[str], None]) -> Bm25Index | None:
+    try:
+        return Bm25Index.load(generation.lexical_dir)
+    except _LOAD_ERRORS as problem:
+        say(f"{_described(problem, generation.lexical_dir)}: {_REPAIRS[LEXICAL]}")
+        return None
+
+
+def _being_written(path: Path) -> bool:
+    """A temporary generation whose writer (the pid in its name) is still running."""
+    found = re.fullmatch(rf"{re.escape(_TEMP)}g\d+-(\d+)", path.name)
+    if found is None:
+        return False
+    try:
+        os.kill(int(found[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _described(error: Exception, where: Path) -> str:
+    """An IndexProblem's own message; a library's error (numpy, zipfile, faiss) with the place it came from."""
+    if isinstance(error, IndexProblem):
+        return str(error)
+    return f"{where} cannot be read ({(str(error).splitlines() or [type(error).__name__])[0][:200]})"
+
+
+def _size(path: Path) -> int:
+    """Bytes under `path`; what a writer removes meanwhile counts nothing."""
+    try:
+        if not path.is_dir():
+            return path.stat().st_size
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    except FileNotFoundError:
+        return 0
+
+
+def _quiet(_: str) -> None:
+    """No one to tell."""

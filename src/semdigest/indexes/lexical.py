@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import IndexProblem
+from ..errors import IndexDamaged, IndexProblem
 
 # Lucene's English stop list (as bm25s uses): short on purpose; IDF already discounts what is
 # frequent, and a longer list (sklearn's 318 words) measured no better.
@@ -175,6 +175,7 @@ class Bm25Index:
             t, qtf = np.unique(t, return_counts=True)
             df = self.indptr[t + 1] - self.indptr[t]
             rows = np.concatenate([self.doc[self.indptr[i] : self.indptr[i + 1]] for i in t])
+            _check_postings(rows, df, n)
             if idf_keys is None:
                 weight = (qtf * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
             else:  # document frequencies among the idf_keys documents only
@@ -258,6 +259,13 @@ def _consistent(
 ) -> bool:
     postings = int(indptr[-1]) if len(indptr) else 0
     return len(keys) == len(doc_len) and len(indptr) == len(term_hash) + 1 and len(doc) == len(tf) == postings
+
+
+def _check_postings(rows: np.ndarray, df: np.ndarray, n: int) -> None:
+    """The postings a query read must be rows of the index, as many as the offsets say: damaged offsets or
+    rows would crash the scoring (IndexError, ValueError) or score the wrong papers."""
+    if (df < 0).any() or len(rows) != int(df.sum()) or (len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= n)):
+        raise IndexDamaged("the BM25 index holds postings that point nowhere: its files are damaged")
 
 
 def _saver(array: np.ndarray) -> Callable[[BinaryIO], None]:

@@ -20,7 +20,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ..errors import IndexProblem
+from ..errors import IndexDamaged, IndexProblem
 from ..files import atomic_write, atomic_write_text, crc32_of
 
 INDEX_FILE, STATE_FILE, MANIFEST_FILE = "papers.faiss", "papers-state.npz", "manifest.json"
@@ -105,7 +105,10 @@ class VectorIndex:
         if allowed is not None:
             params.sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
         k = max(1, min(k, len(self)))
-        return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        scores, keys = self.faiss.search(queries, k, params=params)
+        _check_scores(queries, scores, keys)
+        return scores, keys
 
     def save(self, directory: Path) -> None:
         atomic_write(directory / INDEX_FILE, lambda temp: _write_faiss(self.faiss, temp, directory / INDEX_FILE))
@@ -143,6 +146,20 @@ class VectorIndex:
         if index.d != manifest.dim or index.ntotal != manifest.count or len(state) != manifest.count:
             raise IndexProblem(f"{directory} does not match its manifest (count or dimension)")
         return cls(index, manifest.model, state, manifest.nprobe)
+
+
+def _check_scores(queries: np.ndarray, scores: np.ndarray, keys: np.ndarray) -> None:
+    """Scores no whole index gives (the stored vectors are unit vectors): NaN, infinite, or above the query's
+    norm. Damaged bytes in a vector make such scores and bring it to the top, where this sees it."""
+    found = keys >= 0
+    # 1.5: room for the error of compressed codes (a query's own paper may score above 1); damaged bytes
+    # make floats up to 3e38, so what they bring to the top scores far beyond it
+    limit = np.linalg.norm(queries, axis=1, keepdims=True) * 1.5
+    with np.errstate(invalid="ignore"):
+        impossible = found & ~(np.isfinite(scores) & (scores <= limit))
+    if impossible.any():
+        key = int(keys[impossible][0])
+        raise IndexDamaged(f"the FAISS index scored the paper of key {key} impossibly: its file is damaged")
 
 
 def read_manifest(directory: Path) -> Manifest:
