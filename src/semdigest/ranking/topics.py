@@ -19,6 +19,7 @@ import tomli_w
 
 from ..errors import SemdigestError, TopicsError
 from ..files import atomic_write_text
+from ..indexes.lexical import tokenize
 from ..paper import Paper
 from ..sources.ids import parse_id
 
@@ -26,10 +27,15 @@ Keyword = tuple[str, ...]
 DEFAULT_THRESHOLD = 0.99  # a calibrated score: more relevant than 99% of the stored papers
 
 
+SNIPPET_CONTEXT = 50  # characters shown each side of a keyword's match: enough to see a false hit
+
+
 @dataclass(frozen=True)
 class KeywordHit:
     keyword: Keyword
     where: str  # "title", "abstract" or "title+abstract"
+    # the first term's first match in context: (text before, the match, text after), "…" where cut
+    context: tuple[str, str, str] = ("", "", "")
 
     @property
     def label(self) -> str:
@@ -54,10 +60,18 @@ class Topic:
     def keyword_hits(self, paper: Paper) -> list[KeywordHit]:
         """Each keyword (group) that matches the paper, and where."""
         return [
-            KeywordHit(keyword, self._where(keyword, paper))
+            KeywordHit(keyword, self._where(keyword, paper), self._context(keyword[0], paper))
             for keyword in self.keywords
             if self._matches(keyword, paper.text)
         ]
+
+    def words_in(self, paper: Paper) -> tuple[str, ...]:
+        """The words of the topic's name and description that the paper's text holds (as BM25 matches
+        them: case, plurals and stop words aside): what a match without a keyword has in common with it."""
+        present = set(tokenize(paper.text))
+        words = re.findall(r"\w\w+", f"{self.name.replace('_', ' ')} {self.description}")
+        found = {word.lower(): word for word in words if tokenize(word) and tokenize(word)[0] in present}
+        return tuple(found.values())
 
     def filtered(self, paper: Paper) -> bool:
         """True when a filter hits: the seed digest drops such a paper whatever else it matches."""
@@ -75,6 +89,19 @@ class Topic:
 
     def _matches(self, keyword: Keyword, text: str) -> bool:
         return all(self._pattern(term).search(text) for term in keyword)
+
+    def _context(self, term: str, paper: Paper) -> tuple[str, str, str]:
+        for text in (paper.title, paper.abstract):
+            match = self._pattern(term).search(text)
+            if match:
+                before = text[max(match.start() - SNIPPET_CONTEXT, 0) : match.start()]
+                after = text[match.end() : match.end() + SNIPPET_CONTEXT]
+                if match.start() > SNIPPET_CONTEXT:  # cut at a word's start, not inside it
+                    before = "…" + before[before.find(" ") + 1 :]
+                if match.end() + SNIPPET_CONTEXT < len(text):
+                    after = after[: after.rfind(" ")] + "…" if " " in after else after + "…"
+                return before, match.group(), after
+        return "", "", ""  # the term matches only across the joint of title and abstract
 
     def _where(self, keyword: Keyword, paper: Paper) -> str:
         if self._matches(keyword, paper.title):
