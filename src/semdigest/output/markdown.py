@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..paper import Paper
 from ..ranking.rank import RankedPaper
 from ..ranking.topics import Keyword, KeywordHit
 from .entries import LABELS, TopicPage, announcement, is_fresh, submitted
@@ -92,7 +93,7 @@ def _entry(number: int, item: RankedPaper, stem: str, home: str | None, is_open:
         f'{number}. <a id="{anchor(paper.id)}"></a>**[{md_paragraph(paper.title)}]({paper.url})**'
         f"  `arXiv:{paper.id}`  {categories}  ",
         f"{pad}_{authors}_  ",
-        f"{pad}{LABELS[announcement(paper)]} · {' · '.join(dates)} · {' · '.join(links)}  ",
+        f"{pad}{' · '.join(_marks(paper) + dates + links)}  ",
     ]
     if paper.comment:
         lines.append(f"{pad}💬 {md_inline(paper.comment)}  ")
@@ -108,8 +109,14 @@ def _entry(number: int, item: RankedPaper, stem: str, home: str | None, is_open:
 
 def _compact(number: int, item: RankedPaper) -> str:
     keywords = " ".join(_code(hit.label) for hit in item.keyword_hits)
-    mark = "" if is_fresh(item.paper) else f" {LABELS[announcement(item.paper)]}"
-    return f"{number}. [{md_paragraph(item.paper.title)}]({item.paper.url}) `arXiv:{item.paper.id}` {keywords}{mark}"
+    marks = "".join(f" {mark}" for mark in _marks(item.paper))
+    return f"{number}. [{md_paragraph(item.paper.title)}]({item.paper.url}) `arXiv:{item.paper.id}` {keywords}{marks}"
+
+
+def _marks(paper: Paper) -> list[str]:
+    """How the paper was announced, unless simply new (the usual case, and the page's first group)."""
+    kind = announcement(paper)
+    return [] if kind == "new" else [LABELS[kind]]
 
 
 def reason_markdown(item: RankedPaper) -> str:
@@ -165,8 +172,8 @@ def index_page(
         pad = " " * (len(str(number)) + 2)
         where = f"[{md_inline(page.topic.name)}]({page.stem}.md#{anchor(item.paper.id)})"
         lines += [
-            f"{number}. **[{md_paragraph(item.paper.title)}]({item.paper.url})**  `arXiv:{item.paper.id}` · {where}"
-            f" · {LABELS[announcement(item.paper)]}  ",
+            f"{number}. **[{md_paragraph(item.paper.title)}]({item.paper.url})**  `arXiv:{item.paper.id}`"
+            f" · {' · '.join([where, *_marks(item.paper)])}  ",
             f"{pad}{reason_markdown(item)}",
         ]
     lines += ["", "## 📚 Topics", "", "| # | Topic | Papers | New today | Semantic matches | Feed |"]
