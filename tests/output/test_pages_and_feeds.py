@@ -200,6 +200,10 @@ def test_feeds_are_valid_atom_with_links_rank_order_and_real_authors():
         "urn:semdigest:topic:LLM%20safety%20%7C%20x%00:2508.10001",
     ]
     assert all(author.name != "et al." for entry in parsed.entries for author in entry.authors)
+    assert [entry.link for entry in parsed.entries][:2] == [
+        "https://arxiv.org/abs/2508.10000",
+        "https://arxiv.org/abs/2508.10001",
+    ]
 
 
 def test_an_empty_feed_is_the_same_on_every_run():

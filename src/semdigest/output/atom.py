@@ -41,7 +41,6 @@ def topic_feed(topic: str, entries: Sequence[FeedEntry], *, day: date, self_link
         entry.id(f"{feed_id(topic)}:{quote(paper.id, safe='')}")
         entry.title(xml_text(paper.title))
         entry.link(href=paper.url, rel="alternate")
-        entry.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
         entry.updated(stamp)
         for name in paper.authors:
             if name.strip().lower() not in NOT_AUTHORS:

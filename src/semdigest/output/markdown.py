@@ -1,9 +1,10 @@
 """Markdown pages as GitHub renders them: a page per topic, the day's index page (top picks, topics, feeds)
 and the archive. Every untrusted string goes through text.py; `$math$` in abstracts stays renderable.
 
-Size (the real day 2025-08-18, 8 topics, 367 papers): the day was 1.05 MB with every abstract open on
-every page; with each abstract in full once, five open per page, it is about half of that (measured in
-the report of issue 11)."""
+Measured on the real day 2025-08-18 (8 topics, 367 papers), rendered like GitHub at 1000 px wide:
+every abstract open on every page made the day 268,000 px tall (LLM.md 80,000) and 1.05 MB; five open
+abstracts a page, each abstract in full once, make it 126,000 px (LLM.md 35,000) and 0.87 MB, the
+entries themselves now carrying dates, links and a snippet."""
 
 from __future__ import annotations
 
