@@ -117,7 +117,17 @@ def test_the_config_template_shows_every_setting_with_its_default(tmp_path):
         tmp_path, home_source="given with --home"
     )  # each one shows its default
     named = {line.split(" = ")[0] for line in uncommented.splitlines() if line}
-    assert named == {"api_url", "rss_url", "delay", "max_retries", "categories", "model", "models_dir", "fast"}
+    assert named == {
+        "api_url",
+        "rss_url",
+        "delay",
+        "max_retries",
+        "categories",
+        "model",
+        "models_dir",
+        "fast",
+        "open_abstracts",
+    }
 
 
 def test_init_github_writes_the_linted_example_workflow(newcomer, cli):

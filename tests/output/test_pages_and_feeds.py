@@ -98,7 +98,8 @@ def test_new_papers_come_first_and_re_announced_ones_are_marked(tmp_path):
     new = paper(4, title="Fresh")
     assert [announcement(p) for p in (old, replaced, cross, new)] == ["older", "replace", "cross", "new"]
     early = paper(5, id="2507.99999", listed=date(2025, 8, 1))  # minted in July, announced on August 1
-    assert announcement(early) == "new"
+    late_cross = paper(6, id="2311.00001", announce_type="cross")  # cross-listed long after it was new
+    assert [announcement(p) for p in (early, late_cross)] == ["new", "older"]
     ordered = page_order([ranked(p) for p in (old, replaced, cross, new)])
     assert [item.paper.title for item in ordered] == ["Crossed", "Fresh", "Older", "Replaced"]
     page = render(digest((Topic("T"), [ranked(p) for p in (old, replaced, cross, new)])), tmp_path)["2025-08-18/T.md"]

@@ -102,15 +102,15 @@ def top_picks(pages: Sequence[TopicPage], count: int = TOP_PICKS) -> list[tuple[
 def announcement(paper: Paper) -> str:
     """new | cross | replace | older: the listing's announce type when the source gave one, else
     inferred: a version above 1 was replaced, an id minted well before the listing day is an older paper
-    announced again (a replacement or a cross-list), anything else is new."""
+    announced again (a late cross-list, or a replacement the source did not mark), anything else is new."""
     kind = (paper.announce_type or "").lower()
-    if kind in ("new", "cross"):
+    if kind == "new":
         return kind
     if kind.startswith("replace") or (paper.version or 1) > 1:
         return "replace"
     if paper.listed and _id_month(paper.id) < _month(paper.listed - ANNOUNCE_DELAY):
         return "older"
-    return "new"
+    return "cross" if kind == "cross" else "new"
 
 
 def is_fresh(paper: Paper) -> bool:

@@ -28,7 +28,7 @@ _LINE_START = re.compile(r"^(\s*\d*)((?<=\d)[.)]|(?<!\d)[#>+=-])")
 # inline math as GitHub reads it: no space just inside the dollars; content that could carry markup is text
 _MATH = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]{1,300}?)(?<=\S)\$(?![$\w])")
 _NOT_MATH = re.compile(r"\]\(|`|://|www\.|@|<[A-Za-z/!?]")
-RESERVED_PAGES = ("readme", "index")  # the day's index page is README.md
+RESERVED_PAGES = ("readme",)  # the day's index page is README.md
 
 
 def printable(text: str) -> str:
