@@ -192,6 +192,7 @@ def test_feeds_are_valid_atom_with_links_rank_order_and_real_authors():
         assert URI.fullmatch(element.findtext(f"{ATOM}id"))
         assert element.findtext(f"{ATOM}title") and element.findtext(f"{ATOM}updated")
         assert all(URI_REFERENCE.fullmatch(link.get("href")) for link in element.findall(f"{ATOM}link"))
+    assert root.findtext(f"{ATOM}author/{ATOM}name") == "semdigest"  # entries may name no person
     rels = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
     assert rels == {"self": "LLM-safety.xml", "alternate": "../2025-08-18/LLM-safety.md"}
     stamps = [entry.updated_parsed for entry in parsed.entries]
