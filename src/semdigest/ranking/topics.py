@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,9 @@ class Topic:
     def words_in(self, paper: Paper) -> tuple[str, ...]:
         """The words of the topic's name and description that the paper's text holds (as BM25 matches
         them: case, plurals and stop words aside): what a match without a keyword has in common with it."""
-        present = set(tokenize(paper.text))
-        words = re.findall(r"\w\w+", f"{self.name.replace('_', ' ')} {self.description}")
-        found = {word.lower(): word for word in words if tokenize(word) and tokenize(word)[0] in present}
-        return tuple(found.values())
+        present = _terms(paper.text)
+        words = _word_terms(f"{self.name.replace('_', ' ')} {self.description}")
+        return tuple(word for word, term in words if term in present)
 
     def filtered(self, paper: Paper) -> bool:
         """True when a filter hits: the seed digest drops such a paper whatever else it matches."""
@@ -114,6 +114,20 @@ class Topic:
             source = rf"(?<![^\W_]){escaped}(?![^\W_])" if self.whole_words else escaped
             self._patterns[term] = re.compile(source, re.IGNORECASE)
         return self._patterns[term]
+
+
+@lru_cache(maxsize=65536)
+def _terms(text: str) -> frozenset[str]:
+    """A paper's BM25 terms, tokenized once for all topics: eight topics' words_in took 1.2 ms a paper
+    tokenizing each time, 0.19 ms so (the real day, 5 interleaved runs, 5.4-7.3x)."""
+    return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=1024)
+def _word_terms(text: str) -> tuple[tuple[str, str], ...]:
+    """A topic's words (once each, as written) with their BM25 terms; stop words have none."""
+    found = {tokenize(word)[0]: word for word in reversed(re.findall(r"\w\w+", text)) if tokenize(word)}
+    return tuple((word, term) for term, word in reversed(found.items()))
 
 
 def load_topics(path: Path) -> list[Topic]:
