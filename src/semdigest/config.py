@@ -34,6 +34,7 @@ DEFAULT_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.MA", "cs.RO")
 CATEGORY = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")
 MAX_DELAY = 3600.0  # seconds between requests; more is a typo, and a daily job would never finish
 MAX_RETRIES = 20
+MAX_OPEN_ABSTRACTS = 1000
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Settings:
     model: str = "all-MiniLM-L6-v2"
     models_dir: Path = Path("models")
     fast: bool = True  # the quantised ONNX embedding path; false = plain sentence-transformers fp32
+    open_abstracts: int = 5  # abstracts shown open at the top of a digest page; the others are folded
     # why `home` is the data directory (`semdigest paths` prints it); not a config.toml key
     home_source: str = "given"
     # True when the data directory is the per-user default, whose parent folders may be created
@@ -215,6 +217,10 @@ def _checked(where: str, key: str, value: object) -> object:
     if key == "max_retries":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
             raise ConfigError(f"{where} must be a whole number from 0 to {MAX_RETRIES}, not {_toml(value)}")
+        return value
+    if key == "open_abstracts":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OPEN_ABSTRACTS:
+            raise ConfigError(f"{where} must be a whole number from 0 to {MAX_OPEN_ABSTRACTS}, not {_toml(value)}")
         return value
     if key == "fast":
         if not isinstance(value, bool):

@@ -50,3 +50,12 @@ class Paper:
     @property
     def url(self) -> str:
         return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def html_url(self) -> str:
+        """arXiv's HTML rendering (most papers since December 2023 have one)."""
+        return f"https://arxiv.org/html/{self.id}"

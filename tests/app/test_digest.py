@@ -59,13 +59,17 @@ def test_markdown_pages_follow_the_reference_format_and_parse_back(seeded, cli, 
     page = (day_home / "digests" / DAY / "MLLM.md").read_text()
     assert page.startswith(f"# 🔍 MLLM Papers · {DAY}\n")
     assert f"[![Total Papers](https://img.shields.io/badge/Papers-{len(topics['MLLM'])}-2688EB)]()" in page
-    assert "## 📌 Filter by Category\n**Keywords**: `VLM` `MLM` `MLLM`" in page and "**Filter**: `None`" in page
+    assert "## 🔑 Keywords and filters\n**Keywords**: `VLM` `MLM` `MLLM`" in page and "**Filter**: `None`" in page
     assert "## 📚 Paper List" in page
-    assert re.findall(r"`arXiv:([^`]+)`", page) == [paper["id"] for paper in topics["MLLM"]]
-    assert page.count("<details open><summary>Abstract</summary>") == len(topics["MLLM"])
+    # new papers first, then re-announced ones, each group in rank order; numbered 1..n down the page
+    ids = [paper["id"] for paper in topics["MLLM"]]
+    fresh = [paper["id"] for paper in topics["MLLM"] if paper["announcement"] in ("new", "cross")]
+    assert re.findall(r"`arXiv:([^`]+)`", page) == fresh + [i for i in ids if i not in fresh]
+    assert re.findall(r"^(\d+)\. ", page, flags=re.M) == [str(n) for n in range(1, len(ids) + 1)]
+    assert page.count("<details open><summary>Abstract</summary>") == 5
     assert (
-        "- **[Large VLM-based Vision-Language-Action Models for Robotic Manipulation: A Survey]"
-        "(https://arxiv.org/abs/2508.13073)**  `arXiv:2508.13073`  `cs.RO`  " in page
+        '<a id="arxiv-2508.13073"></a>**[Large VLM-based Vision-Language-Action Models for Robotic Manipulation: A'
+        " Survey](https://arxiv.org/abs/2508.13073)**  `arXiv:2508.13073`  `cs.RO`  " in page
     )
     assert "_Rui Shao, Wei Li, Lingsen Zhang, Renshan Zhang, Zhiyang Liu, Ran Chen, et al._" in page
     reconstruction = (day_home / "digests" / DAY / "3D_Reconstruction.md").read_text()
@@ -75,9 +79,10 @@ def test_markdown_pages_follow_the_reference_format_and_parse_back(seeded, cli, 
 def test_index_archive_and_feeds(seeded, cli, day_home):
     topics = _digest(cli, "--date", DAY)
     index = (day_home / "digests" / DAY / "README.md").read_text()
-    rows = re.findall(r"^\| \[([^\]]+)\]\(([^)]+)\) \| (\d+) \|", index, flags=re.M)
-    assert [int(count) for _, _, count in rows] == sorted((len(p) for p in topics.values()), reverse=True)
-    assert all((day_home / "digests" / DAY / link).exists() for _, link, _ in rows)
+    rows = re.findall(r"^\| (\d+) \| \[([^\]]+)\]\(([^)]+)\) \| (\d+) \|", index, flags=re.M)
+    assert [int(count) for *_, count in rows] == sorted((len(p) for p in topics.values()), reverse=True)
+    assert [int(number) for number, *_ in rows] == list(range(1, len(topics) + 1))
+    assert all((day_home / "digests" / DAY / link).exists() for _, _, link, _ in rows)
     archive = (day_home / "digests" / "README.md").read_text()
     assert f"[{DAY}]({DAY}/README.md)" in archive
     feed = feedparser.parse((day_home / "digests" / "feeds" / "MLLM.xml").read_bytes())

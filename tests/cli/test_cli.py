@@ -1,5 +1,7 @@
 """The foundation commands end to end: real SQLite files in tmp dirs, the local arXiv server."""
 
+import json
+import re
 import subprocess
 import sys
 
@@ -107,6 +109,28 @@ def test_broken_config_is_a_clear_error(cli, home):
     _one_line_error(
         cli("stats"), "config.toml: setting 'delay' must be a number of seconds from 0 to 3600, not \"soon\""
     )
+
+
+def test_show_prints_no_control_characters_of_a_hostile_paper(cli, tmp_path):
+    hostile = {
+        "id": "2508.00002",
+        "title": "Bell\x07 and \x1b[2J clear \x01\b",
+        "abstract": "An \x00abstract \u202e reversed.",
+        "authors": "Eve \x1b]0;title\x07",
+        "categories": "cs.LG",
+        "comments": "see \x1b[31mred",
+        "update_date": "2025-08-18",
+    }
+    (tmp_path / "hostile.jsonl").write_text(json.dumps(hostile) + "\n")
+    assert cli("ingest", tmp_path / "hostile.jsonl").exit_code == 0
+    shown = cli("show", "2508.00002").stdout
+    assert "Bell" in shown and "clear" in shown and "red" in shown
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", shown)
+
+
+def test_open_abstracts_is_validated(cli, home):
+    (home / "config.toml").write_text("open_abstracts = -1\n")
+    _one_line_error(cli("stats"), "setting 'open_abstracts' must be a whole number from 0 to 1000, not -1")
 
 
 def test_the_installed_command_prints_everything_and_keeps_exit_codes(home):

@@ -166,7 +166,9 @@ def test_an_output_folder_that_is_a_file_or_read_only(day_home, cli, tmp_path):
 
 def test_a_5000_character_topic_name_is_still_one_line(day_home, cli):
     assert cli("topics", "add", "N" * 5000, "-k", "robot").exit_code == 0
-    line = one_line_error(cli("digest"))
+    assert cli("digest").exit_code == 0  # its page and feed get a short file name
+    assert [len(page.name) for page in (day_home / "digests" / "feeds").iterdir()] == [len("N" * 80 + ".xml")]
+    line = one_line_error(cli("topics", "explain", "M" * 5000, "2508.13073"))
     assert len(line) <= 800 and " … " in line
 
 

@@ -127,6 +127,7 @@ def test_the_config_template_shows_every_setting_with_its_default(tmp_path):
         "model",
         "models_dir",
         "fast",
+        "open_abstracts",
     }
 
 

@@ -61,6 +61,17 @@ def test_keyword_hits_say_where_they_matched():
     ]
 
 
+def test_a_keyword_hit_shows_the_match_in_context_so_a_false_hit_is_seen():
+    topic = Topic(name="Test-Time-Scaling", keywords=(("r1",), ("TTS",)))
+    quasi_newton = next(p for p in DAY_PAPERS if p.id == "2508.12270")
+    (hit,) = topic.keyword_hits(quasi_newton)
+    before, match, after = hit.context
+    assert match == "R1" and before.endswith("L-S") and len(before) <= 51 and len(after) <= 51
+    speech = next(p for p in DAY_PAPERS if p.id == "2501.19258")
+    tts = next(hit for hit in topic.keyword_hits(speech) if hit.label == "TTS")
+    assert "speech" in "".join(tts.context).lower()
+
+
 def test_settings_are_validated_like_the_file():
     topic = Topic(name="t")
     assert with_setting(topic, "keywords", "VLM, LLM+vision").keywords == (("VLM",), ("LLM", "vision"))

@@ -40,7 +40,7 @@ from ..lock import writer_lock
 from ..output.mail import digest_mail
 from ..output.write import FEED_ENTRIES, FeedEntry, render_digest, write_files
 from ..paper import Paper
-from ..ranking.digest import build_digest, choose_period, period_papers, pool_of
+from ..ranking.digest import Digest, build_digest, choose_period, period_papers, pool_of
 from ..ranking.rank import Explanation, Pool, RankedPaper, compare, explain, rank_topic
 from ..ranking.search import Filters, Searcher
 from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save_topics
@@ -422,7 +422,7 @@ class Home:
                         (ranked.paper.id, ranked.score, ranked.reason) for ranked in item.papers if not ranked.seen_on
                     ]
                     self.store.record_shown(item.topic.name, result.first, fresh)
-                write_files(render_digest(result, folder, self._feeds(chosen)))
+                write_files(render_digest(result, folder, self._feeds(result), self.settings.open_abstracts))
             mail = None
             if mail_settings:
                 message = digest_mail(result, sender=mail_settings.sender, to=mail_settings.to)
@@ -668,11 +668,13 @@ class Home:
         self._prepare(paper_ids=[paper.id for paper in papers] + references)
         return pool_of(self.store, papers, self._open_indexes(), self.embed)
 
-    def _feeds(self, topics: Sequence[Topic]) -> dict[str, list[FeedEntry]]:
-        """Each topic's recent seen-history (what its feed publishes), with the papers."""
+    def _feeds(self, digest: Digest) -> dict[str, list[FeedEntry]]:
+        """Each topic's recent seen-history (what its feed publishes: never less than this digest's papers),
+        with the papers."""
         feeds = {}
-        for topic in topics:
-            history = self.store.shown_history(topic.name, FEED_ENTRIES)
+        for result in digest.topics:
+            topic = result.topic
+            history = self.store.shown_history(topic.name, max(FEED_ENTRIES, len(result.papers)))
             papers = self.store.get_many([paper_id for paper_id, *_ in history])
             feeds[topic.name] = [
                 (papers[pid], day, score, reason) for pid, day, score, reason in history if pid in papers

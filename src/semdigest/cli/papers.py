@@ -11,6 +11,7 @@ import click
 from ..app.home import Home
 from ..app.reports import FetchReport
 from ..output.json import paper_json, plain
+from ..output.text import printable
 from ..paper import Paper
 from .common import DAY, categories_option, day_of, json_option, say, with_home
 
@@ -112,7 +113,8 @@ def _paper_text(paper: Paper) -> str:
         for label, value in (("comment", paper.comment), ("journal", paper.journal_ref), ("doi", paper.doi))
         if value
     ]
-    return "\n".join(lines + ["", click.wrap_text(paper.abstract, 100)])
+    # a stored paper's text is untrusted: no control character or escape sequence reaches the terminal
+    return "\n".join([*map(printable, lines), "", click.wrap_text(printable(paper.abstract), 100)])
 
 
 @click.command()

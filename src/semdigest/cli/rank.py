@@ -12,6 +12,7 @@ from ..app.home import Home
 from ..app.reports import DigestResult, Similar
 from ..errors import MailError
 from ..output.json import digest_json, first_released, hit_json
+from ..output.text import printable
 from ..ranking.search import Filters
 from ..sources.ids import read_id_list
 from .common import (
@@ -69,10 +70,10 @@ def _print_hits(result: Similar, as_json: bool) -> None:
             json.dumps({"query": result.query, "results": [hit_json(hit) for hit in result.hits]}, ensure_ascii=False)
         )
         return
-    click.echo(f"{result.query}  {result.paper.title}" if result.paper else f"like: {result.query}")
+    click.echo(printable(f"{result.query}  {result.paper.title}" if result.paper else f"like: {result.query}"))
     for rank, hit in enumerate(result.hits, start=1):
         day = first_released(hit.paper) or ""
-        click.echo(f"{rank:3d}. {hit.score:5.2f}  {hit.paper.id:<12} {day:10}  {hit.paper.title}")
+        click.echo(f"{rank:3d}. {hit.score:5.2f}  {hit.paper.id:<12} {day:10}  {printable(hit.paper.title)}")
     click.echo()
 
 

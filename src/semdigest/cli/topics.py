@@ -12,6 +12,7 @@ from ..app.reports import LibraryImport
 from ..app.topics import TopicsFile
 from ..errors import UsageError
 from ..output.json import topic_json
+from ..output.text import printable
 from ..ranking.rank import Move
 from ..ranking.topics import SETTABLE, Topic, TopicChange, parse_keyword
 from .common import date_option, day_of, home_of, json_option, say, topics_option
@@ -230,7 +231,7 @@ def explain_(file: TopicsFile, name: str, paper_id: str, day: datetime | None) -
       semdigest topics explain Embodied_AI 2508.12211 --date 2025-08-18
     """
     start, why = file.home.explain(name, paper_id, day=day_of(day), topics=file.path)
-    click.echo(f"{why.paper.id}  {why.paper.title}")
+    click.echo(f"{why.paper.id}  {printable(why.paper.title)}")
     click.echo(f"topic {name} on {start}: {why.verdict}")
     hits = ", ".join(f"{hit.label} ({hit.where})" for hit in why.keyword_hits) or "none"
     click.echo(f"  keywords matched: {hits}")
@@ -287,7 +288,7 @@ def preview(
         if show_all or move.kind != "stays":
             click.echo(
                 f"  {_place(move.before)} {_place(move.after)}  {move.score:.3f}  {_mark(move)} "
-                f"{move.paper.id:<11} {move.paper.title[:80]}"
+                f"{move.paper.id:<11} {printable(move.paper.title[:80])}"
             )
     if result.saved:
         click.echo(f"saved {name} to {result.saved}")

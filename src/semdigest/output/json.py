@@ -12,6 +12,7 @@ from ..ranking.digest import Digest
 from ..ranking.rank import RankedPaper
 from ..ranking.search import Hit
 from ..ranking.topics import Topic
+from .entries import announcement
 
 
 def plain(value: Any) -> Any:
@@ -59,10 +60,17 @@ def ranked_json(item: RankedPaper) -> dict[str, object]:
         "title": paper.title,
         "score": round(item.score, 4),
         "relevance": round(item.relevance, 4),
-        "keyword_hits": [{"keyword": hit.label, "where": hit.where} for hit in item.keyword_hits],
+        "keyword_hits": [
+            {"keyword": hit.label, "where": hit.where, "snippet": "".join(hit.context)} for hit in item.keyword_hits
+        ],
         "reason": item.reason,
+        "topic_cosine": None if item.topic_cosine is None else round(item.topic_cosine, 4),
+        "topic_words": list(item.topic_words),
+        "example": item.example,
         "nearest_example": item.nearest_example
-        and {"id": item.nearest_example[0], "cosine": round(item.nearest_example[1], 4)},
+        and {"id": item.nearest_example[0], "cosine": round(item.nearest_example[1], 4), "title": item.nearest_title},
+        "announcement": announcement(paper),
+        "version": paper.version,
         "seen_on": plain(item.seen_on),
         "authors": list(paper.authors),
         "categories": list(paper.categories),

@@ -31,21 +31,41 @@ class RankedPaper:
     nearest_example: tuple[str, float] | None = None  # (arXiv id, cosine)
     seen_on: date | None = None  # the day an earlier digest of the topic showed it
     filtered: bool = False  # a filter keyword hits it (only listed with --all)
+    # why a paper without a keyword is here: its cosine to the topic's vector and the topic's words it holds
+    topic_cosine: float | None = None
+    topic_words: tuple[str, ...] = ()
+    example: bool = False  # one of the topic's example papers (nearest_example is then the nearest other)
+    nearest_title: str = ""  # the nearest example's title
 
     @property
     def reason(self) -> str:
         parts = [
-            "keywords " + ", ".join(f"{hit.label} ({hit.where})" for hit in self.keyword_hits)
+            "keywords " + ", ".join(f"{hit.label} ({_in_context(hit)})" for hit in self.keyword_hits)
             if self.keyword_hits
-            else "semantic match, no keyword"
+            else f"semantic match, no keyword: {self.semantic_evidence}"
         ]
+        if self.example:
+            parts.append("one of your examples")
         if self.nearest_example:
-            parts.append(f"like {self.nearest_example[0]} ({self.nearest_example[1]:.2f})")
+            title = f' "{self.nearest_title}"' if self.nearest_title else ""
+            parts.append(f"like {self.nearest_example[0]}{title} ({self.nearest_example[1]:.2f})")
         if self.filtered:
             parts.append("excluded by a filter")
         if self.seen_on:
             parts.append(f"seen {self.seen_on}")
         return f"{'; '.join(parts)}; score {self.score:.3f}"
+
+    @property
+    def semantic_evidence(self) -> str:
+        """What a paper without a keyword shares with the topic, in words."""
+        cosine = f"cosine {self.topic_cosine:.2f} to the topic" if self.topic_cosine is not None else ""
+        words = f"topic words {', '.join(self.topic_words)}" if self.topic_words else "no topic word"
+        return f"{cosine}, {words}" if cosine else words
+
+
+def _in_context(hit: KeywordHit) -> str:
+    before, match, after = hit.context
+    return f'{hit.where}: "{before}[{match}]{after}"' if match else hit.where
 
 
 @dataclass(frozen=True)
@@ -89,15 +109,21 @@ def score_topic(
     if not eligible:
         return []
     relevance, score, nearest = _relevance(topic, pool, np.asarray(eligible))
+    cosines = pool.vectors[eligible] @ _topic_vector(topic, pool.embed)  # the reason's evidence, cached embed
+    examples = set(topic.examples)
     ranked = [
         RankedPaper(
             pool.papers[i],
             float(s),
             float(r),
             tuple(topic.keyword_hits(pool.papers[i])),
-            nearest[n],
+            nearest[n][:2] if nearest[n] else None,
             seen.get(pool.papers[i].id),
             topic.filtered(pool.papers[i]),
+            topic_cosine=float(cosines[n]),
+            topic_words=topic.words_in(pool.papers[i]),
+            example=pool.papers[i].id in examples,
+            nearest_title=nearest[n][2] if nearest[n] else "",
         )
         for n, (i, r, s) in enumerate(zip(eligible, relevance, score))
     ]
@@ -248,7 +274,7 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
         scorer = fit_hybrid(topic_vec, vectors, evidence.pool)
     relevance = scorer(vectors, evidence.pool)
     score = _calibrate(relevance, scorer, pool.sample_vectors, evidence.sample)
-    nearest = _nearest(vectors, examples, example_vecs)
+    nearest = _nearest([pool.papers[row].id for row in rows], vectors, examples, example_vecs)
     return relevance, score, nearest
 
 
@@ -280,12 +306,19 @@ def _calibrate(
     return np.searchsorted(reference, relevance, side="left") / len(reference)
 
 
-def _nearest(vectors: np.ndarray, examples: list[Paper], example_vecs: np.ndarray) -> list:
+def _nearest(ids: list[str], vectors: np.ndarray, examples: list[Paper], example_vecs: np.ndarray) -> list:
+    """(id, cosine, title) of each paper's nearest example; an example gets the nearest *other* one (none
+    when it is the only one): "like itself (1.00)" said nothing."""
     if not examples:
         return [None] * len(vectors)
     cosines = vectors @ example_vecs.T
+    for row, paper_id in enumerate(ids):
+        cosines[row, [paper_id == example.id for example in examples]] = -np.inf
     best = cosines.argmax(axis=1)
-    return [(examples[b].id, float(cosines[i, b])) for i, b in enumerate(best)]
+    return [
+        (examples[b].id, float(cosines[i, b]), examples[b].title) if np.isfinite(cosines[i, b]) else None
+        for i, b in enumerate(best)
+    ]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import tomli_w
 
 from ..errors import SemdigestError, TopicsError
 from ..files import atomic_write_text
+from ..indexes.lexical import tokenize
 from ..paper import Paper
 from ..sources.ids import parse_id
 
@@ -26,10 +28,15 @@ Keyword = tuple[str, ...]
 DEFAULT_THRESHOLD = 0.99  # a calibrated score: more relevant than 99% of the stored papers
 
 
+SNIPPET_CONTEXT = 50  # characters shown each side of a keyword's match: enough to see a false hit
+
+
 @dataclass(frozen=True)
 class KeywordHit:
     keyword: Keyword
     where: str  # "title", "abstract" or "title+abstract"
+    # the first term's first match in context: (text before, the match, text after), "…" where cut
+    context: tuple[str, str, str] = ("", "", "")
 
     @property
     def label(self) -> str:
@@ -54,10 +61,17 @@ class Topic:
     def keyword_hits(self, paper: Paper) -> list[KeywordHit]:
         """Each keyword (group) that matches the paper, and where."""
         return [
-            KeywordHit(keyword, self._where(keyword, paper))
+            KeywordHit(keyword, self._where(keyword, paper), self._context(keyword[0], paper))
             for keyword in self.keywords
             if self._matches(keyword, paper.text)
         ]
+
+    def words_in(self, paper: Paper) -> tuple[str, ...]:
+        """The words of the topic's name and description that the paper's text holds (as BM25 matches
+        them: case, plurals and stop words aside): what a match without a keyword has in common with it."""
+        present = _terms(paper.text)
+        words = _word_terms(f"{self.name.replace('_', ' ')} {self.description}")
+        return tuple(word for word, term in words if term in present)
 
     def filtered(self, paper: Paper) -> bool:
         """True when a filter hits: the seed digest drops such a paper whatever else it matches."""
@@ -76,6 +90,19 @@ class Topic:
     def _matches(self, keyword: Keyword, text: str) -> bool:
         return all(self._pattern(term).search(text) for term in keyword)
 
+    def _context(self, term: str, paper: Paper) -> tuple[str, str, str]:
+        for text in (paper.title, paper.abstract):
+            match = self._pattern(term).search(text)
+            if match:
+                before = text[max(match.start() - SNIPPET_CONTEXT, 0) : match.start()]
+                after = text[match.end() : match.end() + SNIPPET_CONTEXT]
+                if match.start() > SNIPPET_CONTEXT:  # cut at a word's start, not inside it
+                    before = "…" + before[before.find(" ") + 1 :]
+                if match.end() + SNIPPET_CONTEXT < len(text):
+                    after = after[: after.rfind(" ")] + "…" if " " in after else after + "…"
+                return before, match.group(), after
+        return "", "", ""  # the term matches only across the joint of title and abstract
+
     def _where(self, keyword: Keyword, paper: Paper) -> str:
         if self._matches(keyword, paper.title):
             return "title"
@@ -87,6 +114,20 @@ class Topic:
             source = rf"(?<![^\W_]){escaped}(?![^\W_])" if self.whole_words else escaped
             self._patterns[term] = re.compile(source, re.IGNORECASE)
         return self._patterns[term]
+
+
+@lru_cache(maxsize=65536)
+def _terms(text: str) -> frozenset[str]:
+    """A paper's BM25 terms, tokenized once for all topics: eight topics' words_in took 1.2 ms a paper
+    tokenizing each time, 0.19 ms so (the real day, 5 interleaved runs, 5.4-7.3x)."""
+    return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=1024)
+def _word_terms(text: str) -> tuple[tuple[str, str], ...]:
+    """A topic's words (once each, as written) with their BM25 terms; stop words have none."""
+    found = {tokenize(word)[0]: word for word in reversed(re.findall(r"\w\w+", text)) if tokenize(word)}
+    return tuple((word, term) for term, word in reversed(found.items()))
 
 
 def load_topics(path: Path) -> list[Topic]:
