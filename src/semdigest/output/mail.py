@@ -16,6 +16,9 @@ from html import escape
 from ..paper import Paper
 from ..ranking.digest import Digest
 from ..ranking.rank import RankedPaper
+from .entries import plan_pages
+from .entries import top_picks as entries_top_picks
+from .text import page_names
 
 TOP_PICKS = 5  # the day's best papers over all topics, shown before the topics
 ABSTRACT_CHARS = 300  # enough to decide whether to open it; the abs page has the rest
@@ -27,21 +30,11 @@ _MUTED = "color:#59636e;font-size:0.9em"
 _LINK = "color:#0969da"
 
 
-def pdf_url(paper: Paper) -> str:
-    """The PDF of the latest version (the pages get the same link; see the merge note in the report)."""
-    return f"https://arxiv.org/pdf/{paper.id}"
-
-
 def top_picks(digest: Digest, count: int = TOP_PICKS) -> list[tuple[str, RankedPaper]]:
-    """The highest-scoring papers over all topics, each once (under the topic that scores it highest)."""
-    best: dict[str, tuple[str, RankedPaper]] = {}
-    for result in digest.topics:
-        for item in result.papers:
-            known = best.get(item.paper.id)
-            if known is None or item.score > known[1].score:
-                best[item.paper.id] = (result.topic.name, item)
-    ranked = sorted(best.values(), key=lambda pick: (-pick[1].score, -pick[1].relevance, pick[1].paper.id))
-    return ranked[:count]
+    """The same picks as the index page (entries.top_picks: round robin over the topics, new papers first),
+    as (topic name, paper)."""
+    pages = plan_pages(digest, page_names(result.topic.name for result in digest.topics))
+    return [(page.topic.name, item) for page, item in entries_top_picks(pages, count)]
 
 
 def subject(digest: Digest) -> str:
@@ -95,7 +88,7 @@ def _text_entry(number: int, item: RankedPaper, topic: str | None = None) -> lis
     lines.append(f"   why: {f'{topic}: ' if topic else ''}{item.reason}")
     if topic is None and paper.abstract:
         lines.append(f"   {_shortened(paper.abstract)}")
-    lines += [f"   {paper.url}  (PDF: {pdf_url(paper)})", ""]
+    lines += [f"   {paper.url}  (PDF: {paper.pdf_url})", ""]
     return lines
 
 
@@ -150,5 +143,5 @@ def _html_entry(item: RankedPaper, topic: str | None = None) -> str:
         f'<br><span style="{_MUTED}">why: {why}</span>'
         f"{abstract}"
         f'<br><a href="{escape(paper.url)}" style="{_LINK}">arXiv:{escape(paper.id)}</a>'
-        f' · <a href="{escape(pdf_url(paper))}" style="{_LINK}">PDF</a></li>'
+        f' · <a href="{escape(paper.pdf_url)}" style="{_LINK}">PDF</a></li>'
     )
