@@ -76,6 +76,15 @@ def test_a_damaged_file_is_noticed_by_the_next_read_and_repaired(day_home, cli, 
     assert cli("check").exit_code == 0
 
 
+def test_a_damaged_pointer_to_the_live_generation_is_repaired(day_home, cli):
+    expected = cli("similar", SURVEY, "-n", "5").stdout
+    overwrite(day_home / "index" / "CURRENT", b"\xff\x00/..")
+    repaired = cli("similar", SURVEY, "-n", "5")
+    one_repair_line(repaired)
+    assert repaired.stdout == expected and cli("check").exit_code == 0
+    assert len([path for path in (day_home / "index").iterdir() if path.name.startswith("g")]) == 1
+
+
 @pytest.mark.parametrize("pattern", FILES)
 def test_index_repairs_any_damaged_file_without_a_traceback(day_home, cli, pattern):
     overwrite(one_file(day_home, pattern))
