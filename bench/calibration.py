@@ -7,7 +7,7 @@ The 8 seed topics rank the 367 papers of 2025-08-18 (no example papers, no seen-
 "join" is a paper without a keyword hit that the threshold admits.
 
 - One-day store: a fresh home holding that day (through semdigest.Home), calibrated against the day itself
-  (before) and against the shipped reference (now).
+  (the sample such a store had before) and against the shipped reference (now).
 - Big store: the same papers and vectors, with BM25 over all 78,665 corpus papers (the IDF the whole-corpus
   home has), calibrated like a store of that size: against a uniform sample of it, here the papers at
   positions 2,000-6,000 of the reference draw (disjoint from the shipped 2,000), embedded once into
