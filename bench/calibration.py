@@ -117,8 +117,9 @@ def _stores(topics: list[Topic], day: Pool, big: Pool) -> str:
         error = float(np.mean([abs(now_scores[i] - big_scores[i]) for i in tail])) if tail else 0.0
         counts = [len(before), len(now), len(wide), len(set(now) & set(wide))]
         totals += [*counts, error]
-        rows.append([topic.name, *counts, f"{error:.4f}"])
-    rows.append(["all", *(int(t) for t in totals[:4]), f"{totals[4] / len(topics):.4f}"])
+        apart = " ".join([*(f"+{i}" for i in now if i not in wide), *(f"-{i}" for i in wide if i not in now)])
+        rows.append([topic.name, *counts, f"{error:.4f}", apart])
+    rows.append(["all", *(int(t) for t in totals[:4]), f"{totals[4] / len(topics):.4f}", ""])
     header = [
         "topic",
         "one day, vs the day (before)",
@@ -126,6 +127,7 @@ def _stores(topics: list[Topic], day: Pool, big: Pool) -> str:
         "big store, vs its sample",
         "in both now and big",
         "mean abs score diff now-big (>= 0.9)",
+        "joins only now (+) / only big (-)",
     ]
     return "## Joins at 0.99, 2025-08-18\n\n" + table(header, rows) + "\n"
 
