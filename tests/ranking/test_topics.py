@@ -117,6 +117,7 @@ def test_explain_says_why(day_home, cli):
     assert shown.exit_code == 0, shown.output
     assert "shown: its keywords select it" in shown.stdout and "VLM (title)" in shown.stdout
     assert "rank " in shown.stdout and "cosine to the topic" in shown.stdout
+    assert "of a reference sample of arXiv), rank" in shown.stdout  # a one-day store: its own sample is the day
     filtered = cli("topics", "explain", "3D_Reconstruction", "2508.12603")
     assert filtered.exit_code == 0
     left_out = cli("topics", "explain", "Embodied_AI", "2508.12079")

@@ -240,7 +240,7 @@ def explain_(file: TopicsFile, name: str, paper_id: str, day: datetime | None) -
     click.echo(f"  cosine to the topic: {why.cosine:.3f}   BM25 of its words: {why.bm25:.2f}")
     if why.ranked:
         click.echo(
-            f"  score {why.ranked.score:.3f} (more relevant than {why.ranked.score:.1%} of the store),"
+            f"  score {why.ranked.score:.3f} (more relevant than {why.ranked.score:.1%} of {why.calibrated_against}),"
             f" rank {why.rank} of {why.eligible} papers that day"
         )
         if why.ranked.nearest_example:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import EmptyPeriod, IndexProblem, SemdigestError, UsageError
 from ..indexes.directory import Indexes
+from ..indexes.sample import Calibration
 from ..paper import Paper
 from ..store import Store
 from .rank import Pool, RankedPaper, rank_topic
@@ -91,8 +92,7 @@ def pool_of(
         order,
         store.vectors(vectors.model, order.tolist()),
         indexes.lexical,
-        indexes.sample.keys,
-        indexes.sample.vectors,
+        Calibration.of(indexes.sample, indexes.lexical, embed),
         embed,
         references,
     )

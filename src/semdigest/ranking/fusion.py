@@ -57,8 +57,8 @@ class _Norm:
 class Scorer:
     """A fusion fitted on one candidate pool: the final dense query and the pool's normalisation.
 
-    Calling it scores any papers on the pool's scale, so a store sample scored by the same Scorer says
-    how a candidate compares with the whole store (the digest's calibrated score).
+    Calling it scores any papers on the pool's scale, so a sample of arXiv scored by the same Scorer says
+    how a candidate compares with arXiv (the digest's calibrated score, from the first pass: rank.py).
     """
 
     query: np.ndarray

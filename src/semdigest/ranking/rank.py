@@ -2,9 +2,10 @@
 
 Relevance is the hybrid of fusion.py (dense similarity to the topic fused with BM25 of its words; with
 example papers, the few-shot Rocchio scorer) fitted on the period's papers. The displayed score
-calibrates it against a fixed sample of the whole store: 0.99 means "more relevant to this topic than
-99% of all stored papers", which stays comparable from day to day, so a threshold means the same on a
-busy Monday and a quiet Friday.
+calibrates it against a fixed sample of arXiv (indexes/sample.py: the store's, or while the store is
+small, the reference shipped with the package): 0.99 means "more relevant to this topic than 99% of
+those papers", which stays comparable from day to day, so a threshold means the same on a busy Monday
+and a quiet Friday, and on the first day as on the hundredth.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..errors import TopicsError
 from ..indexes.lexical import Bm25Index
+from ..indexes.sample import Calibration
 from ..paper import Paper
 from .fusion import Scorer, fit_examples, fit_hybrid, standardised_sum, topic_query, topic_texts, topic_vector
 from .topics import KeywordHit, Topic
@@ -25,7 +27,7 @@ from .topics import KeywordHit, Topic
 @dataclass(frozen=True)
 class RankedPaper:
     paper: Paper
-    score: float  # calibrated relevance in [0, 1]: the share of the store sample this paper outranks
+    score: float  # calibrated relevance in [0, 1]: the share of the calibration papers this paper outranks
     relevance: float  # the fused score the ranking sorts by
     keyword_hits: tuple[KeywordHit, ...]
     nearest_example: tuple[str, float] | None = None  # (arXiv id, cosine)
@@ -76,8 +78,7 @@ class Pool:
     keys: np.ndarray  # their store keys
     vectors: np.ndarray  # their cached vectors
     lexical: Bm25Index  # over the whole store: IDF describes all papers, not just this period
-    sample_keys: np.ndarray  # the index's calibration sample
-    sample_vectors: np.ndarray
+    calibration: Calibration
     embed: Callable[[Sequence[str]], np.ndarray]  # vectors of free texts (cached)
     references: Callable[[Sequence[str]], tuple[list[Paper], np.ndarray]]  # stored papers by id, with vectors
 
@@ -173,6 +174,7 @@ class Explanation:
     eligible: int
     selected: bool
     verdict: str
+    calibrated_against: str  # "the store" or "a reference sample of arXiv": what the score is a share of
 
 
 def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, date] | None = None) -> Explanation:
@@ -189,7 +191,7 @@ def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, date] | 
     ranked = next(item for item in candidates if item.paper.id == paper_id)
     filters = tuple("+".join(keyword) for keyword in topic.filters_hit(paper))
     cosine = float(pool.vectors[row] @ _topic_vector(topic, pool.embed))
-    bm25 = float(_LexicalQuery(pool.lexical, pool.keys[row : row + 1], pool.keys[:0]).of(_topic_words(topic)).pool[0])
+    bm25 = float(pool.lexical.scores(_topic_words(topic), pool.keys[row : row + 1])[0])
     verdict = _verdict(
         topic, ranked, paper_id in shown, filters, paper_id in topic.negatives, topic.in_scope(paper), seen or {}
     )
@@ -206,6 +208,7 @@ def explain(topic: Topic, pool: Pool, paper_id: str, *, seen: dict[str, date] | 
         len(eligible),
         paper_id in shown,
         verdict,
+        pool.calibration.against,
     )
 
 
@@ -255,7 +258,7 @@ def _select(topic: Topic, ranked: list[RankedPaper]) -> list[RankedPaper]:
 def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
     """(relevance, calibrated score, nearest example) for the pool's papers at `rows`."""
     keys, vectors = pool.keys[rows], pool.vectors[rows]
-    lexical = _LexicalQuery(pool.lexical, keys, pool.sample_keys)
+    lexical = _LexicalQuery(pool.lexical, keys, pool.calibration)
     topic_vec = _topic_vector(topic, pool.embed)
     examples, example_vecs = pool.references(topic.examples) if topic.examples else ([], vectors[:0])
     # with examples, IDF comes from the papers ranked: the examples' long texts share the pool's theme words
@@ -268,12 +271,17 @@ def _relevance(topic: Topic, pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, 
         # each example's text and the topic's words count once, like the example vectors and the name
         parts = [lexical.of(paper.text, idf_keys) for paper in examples] + [words]
         evidence = _Lexical(*standardised_sum([(part.pool, part.sample) for part in parts]))
-        scorer = fit_examples(vectors, example_vecs, evidence.pool, topic_vec, negative_vecs)
+        scorer = calibrator = fit_examples(vectors, example_vecs, evidence.pool, topic_vec, negative_vecs)
     else:
         evidence = words
         scorer = fit_hybrid(topic_vec, vectors, evidence.pool)
+        # The score calibrates the first pass: the feedback papers are part of the final query, so the
+        # period's top three outrank almost any paper they are compared with, relevant or not (measured on
+        # 2025-08-18: "Protein structure prediction" admitted a foot-reconstruction paper at 0.9965).
+        calibrator = fit_hybrid(topic_vec, vectors, evidence.pool, prf_k=0)
     relevance = scorer(vectors, evidence.pool)
-    score = _calibrate(relevance, scorer, pool.sample_vectors, evidence.sample)
+    first = _calibrate(calibrator(vectors, evidence.pool), calibrator, pool.calibration.vectors, evidence.sample)
+    score = _never_below_a_lower_rank(first, relevance)
     nearest = _nearest([pool.papers[row].id for row in rows], vectors, examples, example_vecs)
     return relevance, score, nearest
 
@@ -306,6 +314,16 @@ def _calibrate(
     return np.searchsorted(reference, relevance, side="left") / len(reference)
 
 
+def _never_below_a_lower_rank(score: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """Each paper's score raised to the best score of the papers ranked below it, so that scores fall down
+    the ranking and a threshold admits a prefix of it: the ranking (with feedback) is the better judge of
+    order (bench/quality.py), the calibrated first pass of how far up arXiv a paper stands."""
+    order = np.argsort(-relevance, kind="stable")
+    raised = np.empty_like(score)
+    raised[order] = np.maximum.accumulate(score[order][::-1])[::-1]
+    return raised
+
+
 def _nearest(ids: list[str], vectors: np.ndarray, examples: list[Paper], example_vecs: np.ndarray) -> list:
     """(id, cosine, title) of each paper's nearest example; an example gets the nearest *other* one (none
     when it is the only one): "like itself (1.00)" said nothing."""
@@ -334,11 +352,11 @@ class _Lexical:
 
 
 class _LexicalQuery:
-    """BM25 of one query for the pool and the calibration sample, from one pass over the index."""
+    """BM25 of one query for the pool and the calibration papers (one pass over the index for a store sample)."""
 
-    def __init__(self, index: Bm25Index, pool_keys: np.ndarray, sample_keys: np.ndarray) -> None:
-        self.index, self.pool_keys, self.sample_keys = index, pool_keys, sample_keys
+    def __init__(self, index: Bm25Index, pool_keys: np.ndarray, calibration: Calibration) -> None:
+        self.index, self.pool_keys, self.calibration = index, pool_keys, calibration
 
     def of(self, query: str, idf_keys: np.ndarray | None = None) -> _Lexical:
         scores = self.index.scores(query, idf_keys=idf_keys)
-        return _Lexical(self.index.pick(scores, self.pool_keys), self.index.pick(scores, self.sample_keys))
+        return _Lexical(self.index.pick(scores, self.pool_keys), self.calibration.bm25(query, idf_keys, scores))

@@ -25,7 +25,7 @@ from ..paper import Paper
 from ..sources.ids import parse_id
 
 Keyword = tuple[str, ...]
-DEFAULT_THRESHOLD = 0.99  # a calibrated score: more relevant than 99% of the stored papers
+DEFAULT_THRESHOLD = 0.99  # a calibrated score: more relevant than 99% of a sample of arXiv (indexes/sample.py)
 
 
 SNIPPET_CONTEXT = 50  # characters shown each side of a keyword's match: enough to see a false hit
