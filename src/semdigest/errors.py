@@ -76,3 +76,7 @@ class DamagedStore(StoreError):
 
 class CannotWrite(SemdigestError):
     """The environment refuses a write: a full disk, a read-only filesystem, an immutable file, permissions."""
+
+
+class MissingExtra(SemdigestError):
+    """An option that needs an optional extra that is not installed (e.g. `--engine ray` without Ray)."""
