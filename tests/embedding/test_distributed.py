@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -131,14 +133,19 @@ def test_a_worker_uses_its_gpu_when_it_has_one(spec: WorkerSpec, gpu: bool, prov
     assert choose_device(spec, gpu=gpu, onnx_providers=providers) == device
 
 
-def test_worker_spec_loads_the_drivers_model(fast_cache: Path) -> None:
+def test_worker_spec_loads_the_drivers_model(fast_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the driver's machine from its cache; on a node without that folder, from the files shipped with it."""
     fast = load_embedder(cache_dir=fast_cache)
     assert isinstance(fast, OnnxEmbedder)
     spec = WorkerSpec.of(fast)
-    worker = load_worker_embedder(spec, choose_device(spec, gpu=False, onnx_providers=[]))
-    assert isinstance(worker, OnnxEmbedder) and worker.model_id == fast.model_id
+    elsewhere = replace(spec, artefact=str(tmp_path / "absent" / fast.artefact.name))
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "node-tmp"))
     texts = _texts(3)
-    np.testing.assert_array_equal(worker.encode(texts), fast.encode(texts))
+    shipped = tmp_path / "node-tmp" / "semdigest-artefacts" / fast.artefact.name
+    for where, folder in ((spec, fast.artefact), (elsewhere, shipped)):
+        worker = load_worker_embedder(where, choose_device(where, gpu=False, onnx_providers=[]))
+        assert isinstance(worker, OnnxEmbedder) and worker.model_id == fast.model_id and worker.artefact == folder
+        np.testing.assert_array_equal(worker.encode(texts), fast.encode(texts))
 
 
 def test_fp16_stays_within_the_fp32_model_id(fast_cache: Path) -> None:

@@ -14,7 +14,9 @@ Ray is imported only here, inside functions: the base install and `similar` neve
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingExtra
+from ..files import atomic_write_bytes
 from ..store import Store
-from .onnx import OnnxEmbedder, cpu_count
-from .registry import Embedder
+from .onnx import OnnxEmbedder, cpu_count, read_meta
+from .registry import DEFAULT_MODEL, Embedder, resolve_model
 from .st import SentenceTransformerEmbedder
 
 INSTALL_HINT = "--engine ray needs Ray, which is not installed: pip install 'semdigest[cluster]'"
@@ -53,12 +56,15 @@ class WorkerSpec:
     folder: str | None = None  # sentence-transformers folder (fp32 path)
     artefact: str | None = None  # the int8 ONNX artefact in the data directory's cache (fast path)
     meta: dict[str, Any] | None = None
+    # the artefact's files (~23 MB, shipped once through Ray's object store), for a node where `artefact` is absent
+    files: dict[str, bytes] | None = None
     threads: int = 1  # one run on one core: measured best on 2 cores (onnx.py)
 
     @classmethod
     def of(cls, embedder: Embedder) -> WorkerSpec:
         if isinstance(embedder, OnnxEmbedder):
-            return cls(embedder.base_model_id, artefact=str(embedder.artefact), meta=embedder.meta)
+            files = {name: (embedder.artefact / name).read_bytes() for name in embedder.meta["sha256"]}
+            return cls(embedder.base_model_id, artefact=str(embedder.artefact), meta=embedder.meta, files=files)
         if isinstance(embedder, SentenceTransformerEmbedder):
             return cls(embedder.model_id, folder=str(embedder.folder))
         raise TypeError(f"no Ray worker for {type(embedder).__name__}")
@@ -89,11 +95,24 @@ def choose_device(spec: WorkerSpec, *, gpu: bool, onnx_providers: Sequence[str])
 
 def load_worker_embedder(spec: WorkerSpec, device: Device) -> Embedder:
     if spec.artefact is not None and spec.meta is not None:
-        return OnnxEmbedder(
-            Path(spec.artefact), spec.meta, spec.model, workers=spec.threads, providers=device.providers
-        )
-    assert spec.folder is not None, "a WorkerSpec names an artefact or a folder"
-    return SentenceTransformerEmbedder(Path(spec.folder), spec.model, device=device.torch_device, half=device.half)
+        artefact = _artefact_on_this_node(spec)
+        return OnnxEmbedder(artefact, spec.meta, spec.model, workers=spec.threads, providers=device.providers)
+    # the default model ships inside a package, installed at another path on another node
+    folder = resolve_model(DEFAULT_MODEL) if spec.model == DEFAULT_MODEL else Path(str(spec.folder))
+    return SentenceTransformerEmbedder(folder, spec.model, device=device.torch_device, half=device.half)
+
+
+def _artefact_on_this_node(spec: WorkerSpec) -> Path:
+    """The driver's artefact where this node sees it intact (the driver's machine, a shared file system), else
+    the shipped files, written once per node under the temporary folder (named by the model's fingerprint)."""
+    path = Path(str(spec.artefact))
+    if read_meta(path) is not None or not spec.files:
+        return path
+    copy = Path(tempfile.gettempdir()) / "semdigest-artefacts" / path.name
+    if read_meta(copy) is None:
+        for name, data in [*spec.files.items(), ("meta.json", json.dumps(spec.meta).encode())]:
+            atomic_write_bytes(copy / name, data)  # meta.json last: read_meta checks the others against it
+    return copy
 
 
 class EmbedActor:
