@@ -80,3 +80,7 @@ class CannotWrite(SemdigestError):
 
 class MissingExtra(SemdigestError):
     """An option that needs an optional extra that is not installed (e.g. `--engine ray` without Ray)."""
+
+
+class ClusterUnreachable(SemdigestError):
+    """`--address` names a Ray cluster that does not answer."""

@@ -27,7 +27,7 @@ from semdigest.embedding.distributed import (
 from semdigest.embedding.onnx import OnnxEmbedder
 from semdigest.embedding.registry import DEFAULT_MODEL, load_embedder, resolve_model
 from semdigest.embedding.st import SentenceTransformerEmbedder
-from semdigest.errors import UsageError
+from semdigest.errors import ClusterUnreachable, UsageError
 
 PAPERS = Path(__file__).parents[1] / "fixtures" / "papers-small.jsonl"  # 60 real papers of 2025-08-18
 
@@ -91,6 +91,14 @@ def test_without_ray_the_engine_is_one_line_saying_how_to_install_it(tmp_path: P
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"error: {INSTALL_HINT}\n"
     assert "pip install 'semdigest[cluster]'" in INSTALL_HINT
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "ray://127.0.0.1:1", "127.0.0.1:port"])
+def test_a_cluster_that_does_not_answer_is_one_line(tmp_path: Path, fast_cache: Path, address: str) -> None:
+    with Home.open(_home(tmp_path / "home", fast_cache)) as home, pytest.raises(ClusterUnreachable) as caught:
+        home.index(engine="ray", address=address)
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the Ray cluster at {address}: ") and "\n" not in message
 
 
 def test_importing_the_driver_imports_no_ray() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingExtra
+from ..errors import ClusterUnreachable, MissingExtra
 from ..files import atomic_write_bytes
 from ..store import Store
 from .onnx import OnnxEmbedder, cpu_count, read_meta
@@ -173,12 +174,24 @@ def embed_on_ray(
 def _start(ray: Any, address: str | None, workers: int | None) -> None:
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     if address:
+        _check_reachable(address)
         ray.init(address=address, **quiet)
     else:
         ray.init(num_cpus=workers or cpu_count(), include_dashboard=False, **quiet)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # semdigest's own meter reports progress
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # its INFO lines, and a warning that bars are off
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an address that does not answer for minutes on end: a plain TCP connection fails in seconds."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=10).close()
+    except (OSError, ValueError) as error:
+        raise ClusterUnreachable(f"cannot reach the Ray cluster at {address}: {error}") from None
 
 
 def _windows(store: Store, model_id: str, size: int) -> Iterator[list[tuple[str, str]]]:
