@@ -55,42 +55,13 @@ def base_home(root: Path, papers: Path) -> Path:
     return root
 
 
-class Arrivals:
-    """Events that note when each batch of vectors arrived (Home.index's embedding meter), to tell the steady
-    rate from the start-up (model load; Ray's start and its actor pool)."""
-
-    def __init__(self) -> None:
-        self.times: list[tuple[float, int]] = []
-
-    def say(self, message: str) -> None:
-        pass
-
-    def meter(self, label: str, total: int | None = None, unit: str = "papers") -> Arrivals:
-        return self
-
-    def advance(self, count: int) -> None:
-        self.times.append((time.perf_counter(), count))
-
-    def finish(self) -> None:
-        pass
-
-    def steady_rate(self) -> float:
-        """Papers/s from the first batch's arrival to the last's (nan with fewer than two batches)."""
-        if len(self.times) < 2:
-            return float("nan")
-        (first, _), (last, _) = self.times[0], self.times[-1]
-        return sum(count for _, count in self.times[1:]) / max(last - first, 1e-9)
-
-
-def run(base: Path, work: Path, options: dict) -> tuple[float, float, int, dict[str, np.ndarray]]:
-    """Seconds of one Home.index on a fresh copy of `base`, its steady rate, texts embedded, and the vectors by
-    content hash."""
+def run(base: Path, work: Path, options: dict) -> tuple[float, int, dict[str, np.ndarray]]:
+    """Seconds of one Home.index on a fresh copy of `base`, texts embedded, and the vectors by content hash."""
     from semdigest import Home
 
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base, work)
-    arrivals = Arrivals()
-    with Home.open(work, events=arrivals) as home:  # type: ignore[arg-type]
+    with Home.open(work) as home:
         start = time.perf_counter()
         result = home.index(**options)
         seconds = time.perf_counter() - start
@@ -98,7 +69,7 @@ def run(base: Path, work: Path, options: dict) -> tuple[float, float, int, dict[
         hashes = home.store.embedded(model)
         keys = sorted(hashes)
         vectors = dict(zip((hashes[k] for k in keys), home.store.vectors(model, keys)))
-    return seconds, arrivals.steady_rate(), result.embedded, vectors
+    return seconds, result.embedded, vectors
 
 
 def ray_start_seconds() -> float:
@@ -194,7 +165,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def bench_ray(args: argparse.Namespace) -> str:
     rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    steadies: dict[str, list[float]] = {name: [] for name in VARIANTS}
     mismatched: set[str] = set()
     with scratch("cluster") as folder:
         base = base_home(folder / "base", sample_file(folder / "papers.jsonl", args.papers))
@@ -203,34 +173,30 @@ def bench_ray(args: argparse.Namespace) -> str:
         for round_ in range(args.rounds):
             starts.append(ray_start_seconds())
             for name, options in VARIANTS.items():
-                seconds, steady, embedded, vectors = run(base, folder / "work", options)
+                seconds, embedded, vectors = run(base, folder / "work", options)
                 assert embedded == len(vectors), (name, embedded, len(vectors))
                 rates[name].append(embedded / seconds)
-                steadies[name].append(steady)
                 reference = reference or vectors
                 if vectors.keys() != reference.keys() or any(
                     not np.array_equal(vectors[h], reference[h]) for h in reference
                 ):
                     mismatched.add(name)
             print(f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1]:.1f}/s" for n, r in rates.items()), file=sys.stderr)
-    single, single_steady = (statistics.median(runs[next(iter(VARIANTS))]) for runs in (rates, steadies))
+    single = statistics.median(rates[next(iter(VARIANTS))])
     rows = [
         [
             name,
             f"{statistics.median(runs):.1f}",
             " ".join(f"{r:.1f}" for r in runs),
             f"{statistics.median(runs) / single:.2f}",
-            f"{statistics.median(steadies[name]):.1f}",
-            f"{statistics.median(steadies[name]) / single_steady:.2f}",
             "no" if name in mismatched else "yes",
         ]
         for name, runs in rates.items()
     ]
-    header = ["variant", "papers/s end to end", "runs", "ratio", "papers/s once running", "ratio", "vectors equal"]
     return (
         f"### bulk embedding: {args.papers} papers from {CORPUS.name}, `Home.index` end to end, {args.rounds} "
         f"interleaved rounds, load average at the end {load_average()}\n\n"
-        + table(header, rows)
+        + table(["variant", "papers/s (median)", "runs", "ratio to single", "vectors equal"], rows)
         + f"\n\nRay start + shutdown alone (median): {statistics.median(starts):.1f} s."
     )
 
