@@ -93,3 +93,11 @@ class CannotWrite(SemdigestError):
 
 class MailError(SemdigestError):
     """The digest was written but could not be mailed: the SMTP server is down, refused the login or a recipient."""
+
+
+class MissingExtra(SemdigestError):
+    """An option that needs an optional extra that is not installed (e.g. `--engine ray` without Ray)."""
+
+
+class ClusterUnreachable(SemdigestError):
+    """`--address` names a Ray cluster that does not answer."""

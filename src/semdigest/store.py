@@ -376,6 +376,16 @@ class Store:
         found = [row[0] for row in self.db.execute("PRAGMA integrity_check(20)").fetchall()]
         return [] if found == ["ok"] else found
 
+    def unembedded_page(self, model: str, after: int, limit: int) -> list[tuple[int, str, str]]:
+        """(key, hash, text) of up to `limit` papers after key `after`, in key order, whose text has no vector
+        for `model`: a bulk embedding streams a million-paper store page by page (`unembedded` reads it whole).
+        Damaged vectors are `unembedded`'s to find."""
+        return self.db.execute(
+            "SELECT p.key, p.hash, p.title || ' ' || p.abstract FROM papers p LEFT JOIN embeddings e"
+            " ON e.model = ? AND e.hash = p.hash WHERE e.hash IS NULL AND p.key > ? ORDER BY p.key LIMIT ?",
+            (model, after, limit),
+        ).fetchall()
+
     def _verify(self) -> None:
         """A damaged vector is a symptom: when SQLite finds the file damaged too, nothing in it is trusted
         (~1 s per 500 MB, so only then); when not, the vector alone is embedded again."""

@@ -60,7 +60,7 @@ def fast_vectors(fast: embed.Embedder, texts: list[str]) -> np.ndarray:
 def test_import_loads_no_heavy_module() -> None:
     code = (
         "import sys, semdigest.embedding.registry; "
-        "heavy = ('torch', 'sentence_transformers', 'transformers', 'onnxruntime', 'faiss'); "
+        "heavy = ('torch', 'sentence_transformers', 'transformers', 'onnxruntime', 'faiss', 'ray'); "
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -160,7 +160,7 @@ def test_similar_of_an_indexed_paper_loads_no_model(day_home):
     probe = (
         "import sys; from semdigest.cli import main\n"
         "try:\n    main(['similar', '2508.13073'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('torch', 'sentence_transformers', 'onnxruntime', 'transformers')\n"
+        "heavy = ('torch', 'sentence_transformers', 'onnxruntime', 'transformers', 'ray')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from ..sources.arxiv import Client
     from ..sources.oai import OaiClient
 
+ENGINES = ("local", "ray")  # where `index` embeds: this process, or a Ray cluster
 BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
 
 
@@ -280,10 +281,31 @@ class Home:
 
     # --- embeddings and indexes ----------------------------------------------------------------------------
 
-    def index(self, *, rebuild: bool = False) -> IndexResult:
-        """Embed every paper that has no vector yet, then bring the FAISS and BM25 indexes up to date."""
+    def index(
+        self,
+        *,
+        rebuild: bool = False,
+        engine: str = "local",
+        address: str | None = None,
+        workers: int | None = None,
+    ) -> IndexResult:
+        """Embed every paper that has no vector yet, then bring the FAISS and BM25 indexes up to date.
+        engine="ray" embeds on a Ray cluster (`address`, else a local one) with `workers` actors
+        (embedding/distributed.py); this process writes the vectors and builds the indexes either way."""
+        if engine not in ENGINES:
+            raise UsageError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
+        if engine == "local" and (address or workers):
+            raise UsageError("--address and --workers go with --engine ray")
+        if workers is not None and workers < 1:
+            raise UsageError(f"--workers must be at least 1, not {workers}")
+        if engine == "ray":
+            from ..embedding.distributed import require_ray
+
+            require_ray()  # without the extra: one line saying how to install it, before anything else
         with self._writing():
-            return self._prepare(rebuild=rebuild)
+            on_ray = self._embed_on_ray(address, workers) if engine == "ray" else 0
+            result = self._prepare(rebuild=rebuild)
+            return replace(result, embedded=result.embedded + on_ray)
 
     def indexed(self, paper_ids: Sequence[str]) -> list[str]:
         """Those of these papers that are stored and indexed, in order."""
@@ -634,6 +656,20 @@ class Home:
         report = self.indexes.refresh(self.store, self._model.model_id, rebuild=rebuild, on_problem=self.events.say)
         self._opened = None
         return IndexResult(embedded, report)
+
+    def _embed_on_ray(self, address: str | None, workers: int | None) -> int:
+        """The bulk of `index` on Ray; whatever it leaves (a damaged vector) _prepare embeds here."""
+        from ..embedding.distributed import embed_on_ray
+
+        if not self.store.unembedded_page(self._model.model_id, -1, 1):
+            return 0  # nothing to embed: no cluster to start
+        self.events.say(f"embedding with {self._model.model} on Ray {address or '(local)'} ...")
+        embedder = self._model.embedder  # built here, once, before any worker loads it from the cache
+        meter = self.events.meter("embedding")
+        try:
+            return embed_on_ray(self.store, embedder, address=address, workers=workers, progress=meter.advance)
+        finally:
+            meter.finish()
 
     def _open_indexes(self) -> Indexes:
         """The live indexes; damaged ones are repaired first (under the writer lock), with a message."""

@@ -139,16 +139,27 @@ def stats(home: Home, as_json: bool) -> None:
 
 @click.command()
 @click.option("--rebuild", is_flag=True, help="Rebuild both indexes from the cached vectors.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Embed in this process, or on a Ray cluster (pip install 'semdigest[cluster]').",
+)
+@click.option("--address", metavar="ADDR", help="The Ray cluster to join (default: start a local one).")
+@click.option("--workers", type=int, metavar="N", help="Ray embedding actors (default: one per GPU, else per CPU).")
 @with_home
-def index(home: Home, rebuild: bool) -> None:
+def index(home: Home, rebuild: bool, engine: str, address: str | None, workers: int | None) -> None:
     """Embed papers that have no vector yet and update the FAISS and BM25 indexes.
 
     \b
     Examples:
       semdigest ingest papers.jsonl.gz && semdigest index
       semdigest index --rebuild             both indexes again from the cached vectors
+      semdigest index --engine ray --workers 2         embed on a local Ray with 2 actors
+      semdigest index --engine ray --address HEAD:6379 on a running Ray cluster
     """
-    result = home.index(rebuild=rebuild)
+    result = home.index(rebuild=rebuild, engine=engine, address=address, workers=workers)
     report = result.report
     how = "rebuilt" if report.rebuilt else f"+{report.added} -{report.removed}"
     click.echo(f"embedded {result.embedded} papers; index: {report.total} papers ({report.kind}, {how})")
