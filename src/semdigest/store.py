@@ -148,37 +148,49 @@ class Store:
     # papers -----------------------------------------------------------------------------------
 
     def upsert(self, papers: Iterable[Paper]) -> UpsertCounts:
-        """Insert new papers, update known ones in place when the incoming copy is newer. One transaction."""
+        """Insert new papers, update known ones in place when the incoming copy is newer. One transaction.
+
+        The known papers are read with one query per 500 and the new ones written with one executemany: a
+        query per paper was a third of `ingest`'s time."""
+        batch = list(papers)
         counts = UpsertCounts()
         with self.transaction():
-            for paper in papers:
-                self._upsert_one(paper, counts)
-        return counts
-
-    def _upsert_one(self, paper: Paper, counts: UpsertCounts) -> None:
-        row = self.db.execute(f"{_SELECT} WHERE id = ?", (paper.id,)).fetchone()
-        if row is None:
-            self._insert(paper)
-            counts.new += 1
-        else:
-            stored = _row_to_paper(row)
-            merged = merge(stored, paper)
-            if merged == stored:
-                counts.unchanged += 1
-            else:
-                self._write(merged, row[0])
-                counts.updated += 1
-        if paper.listed:
-            self.db.execute(
+            known = self.get_keyed([paper.id for paper in batch])
+            fresh: dict[str, Paper] = {}
+            for paper in batch:
+                if paper.id in known:
+                    key, stored = known[paper.id]
+                    merged = self._merge_into(stored, paper, counts)
+                    if merged is not stored:
+                        self._write(merged, key)
+                        known[paper.id] = (key, merged)
+                elif paper.id in fresh:  # twice in one batch: the second copy merges into the first
+                    fresh[paper.id] = self._merge_into(fresh[paper.id], paper, counts)
+                else:
+                    fresh[paper.id] = paper
+                    counts.new += 1
+            names, marks = ", ".join(_COLUMNS), ", ".join("?" for _ in _COLUMNS)
+            now = _now()
+            self.db.executemany(
+                f"INSERT INTO papers ({names}, stored_at) VALUES ({marks}, ?)",
+                ((*_paper_values(paper), now) for paper in fresh.values()),
+            )
+            self.db.executemany(
                 "INSERT INTO listings VALUES (?, ?, ?) ON CONFLICT (date, paper_id) DO UPDATE"
                 " SET announce_type = coalesce(excluded.announce_type, listings.announce_type)",
-                (paper.listed.isoformat(), paper.id, paper.announce_type),
+                ((paper.listed.isoformat(), paper.id, paper.announce_type) for paper in batch if paper.listed),
             )
+        return counts
 
-    def _insert(self, paper: Paper) -> None:
-        names = ", ".join(_COLUMNS)
-        marks = ", ".join("?" for _ in _COLUMNS)
-        self.db.execute(f"INSERT INTO papers ({names}, stored_at) VALUES ({marks}, ?)", (*_paper_values(paper), _now()))
+    @staticmethod
+    def _merge_into(stored: Paper, incoming: Paper, counts: UpsertCounts) -> Paper:
+        """`stored` itself when the incoming copy changes nothing, else the merged paper; counted either way."""
+        merged = merge(stored, incoming)
+        if merged == stored:
+            counts.unchanged += 1
+            return stored
+        counts.updated += 1
+        return merged
 
     def _write(self, paper: Paper, key: int) -> None:
         assignments = ", ".join(f"{name} = ?" for name in _COLUMNS)

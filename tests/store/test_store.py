@@ -191,3 +191,16 @@ def test_the_seen_history_merges_keeping_the_earliest_day(store):
     rows = [("LLM", "2508.11737", date(2025, 8, 18), 0.8, "earlier"), ("LLM", "2508.00009", date(2025, 8, 20), 0.7, "")]
     assert store.add_shown(rows) == 2 and store.add_shown(rows) == 0
     assert store.all_shown() == rows
+
+
+def test_a_paper_twice_in_one_batch_is_merged_like_two_batches(tmp_path):
+    v2 = replace(PAPER, version=2, abstract="Revised.", updated="2025-09-01T00:00:00Z", listed=date(2025, 9, 2))
+    batches = {"one": [[PAPER, v2, PAPER]], "three": [[PAPER], [v2], [PAPER]]}
+    stored = {}
+    for name, runs in batches.items():
+        with Store(tmp_path / f"{name}.db") as store:
+            counts = [store.upsert(batch) for batch in runs]
+            totals = tuple(sum(getattr(c, field) for c in counts) for field in ("new", "updated", "unchanged"))
+            stored[name] = (store.get(PAPER.id), store.listing_days(), totals)
+    assert stored["one"] == stored["three"]
+    assert stored["one"][2] == (1, 1, 1) and stored["one"][0].abstract == "Revised."
