@@ -169,11 +169,18 @@ def test_the_approximate_index_recalls_the_exact_one(day_home):
     with Home.open(day_home) as home:
         vectors = home.store.vectors(exact.model, keys)
     approximate = VectorIndex.build(exact.model, keys, [exact.state[k] for k in keys], vectors, exact_limit=100)
-    assert approximate.kind == "ivf"
+    assert approximate.kind == "ivfpq" and approximate.state == exact.state
+    by_key = dict(zip(keys, vectors))
     _, truth = exact.search(vectors, 10)
-    _, found = approximate.search(vectors, 10)
+    _, found = approximate.search(vectors, 10, exact=lambda wanted: np.array([by_key[k] for k in wanted]))
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
     assert recall >= 0.95
+    few = np.array(keys[:30])  # a filter allowing few papers is searched exactly over them
+    _, truth = exact.search(vectors[:5], 10, allowed=few)
+    _, found = approximate.search(
+        vectors[:5], 10, allowed=few, exact=lambda wanted: np.array([by_key[k] for k in wanted])
+    )
+    assert np.array_equal(truth, found)
 
 
 def test_another_model_folder_gets_its_own_vectors_and_index(day_home, cli, tmp_path):

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import IndexProblem
 from ..files import atomic_write_text
 from ..store import Store
 from .lexical import Bm25Index
 from .sample import Sample
-from .vectors import EXACT_LIMIT, VectorIndex, read_manifest
+from .vectors import CHUNK, EXACT_LIMIT, KeyHashes, VectorIndex, read_manifest
 
 VECTORS, LEXICAL, SAMPLE, SYNC = "vectors", "lexical", "sample.npz", "SYNC"
 
@@ -83,33 +85,36 @@ class IndexDir:
         cached vectors (nothing is re-embedded), and so is an exact index that outgrew `exact_limit`; a BM25
         index that does not belong to the FAISS index on disk (an interrupted run) is rebuilt from the texts.
         """
-        desired = store.embedded(model_id)
-        if not desired:
+        keys, hashes = store.embedded_keys(model_id)
+        if not len(keys):
             raise IndexProblem("nothing to index: no stored paper has a vector yet (ingest or fetch papers first)")
+        desired = KeyHashes(keys, hashes)
         previous = self._checksum()
         index = None if rebuild else self._open_for_update(model_id, on_problem)
-        if index is not None and index.kind == "flat" and len(desired) > exact_limit:
-            index = None
+        if index is not None and (index.kind == "ivf" or (index.kind == "flat" and len(desired) > exact_limit)):
+            index = None  # an exact index that outgrew its limit, or an uncompressed IVF of an older semdigest
         if index is None:
-            keys = sorted(desired)
-            index = VectorIndex.build(
-                model_id, keys, [desired[key] for key in keys], store.vectors(model_id, keys), exact_limit=exact_limit
-            )
-            stale, added, rebuilt = [], keys, True
+            vectors_of = lambda wanted: store.vectors(model_id, wanted)  # read a chunk at a time
+            index = VectorIndex.build(model_id, keys, hashes, vectors_of, exact_limit=exact_limit)
+            stale, added, rebuilt = np.zeros(0, np.int64), keys, True
         else:
-            stale = [key for key, digest in index.state.items() if desired.get(key) != digest]
+            stale = index.state.differing(desired)
             index.remove(stale)
-            added = [key for key in desired if key not in index.state]
-            index.update(added, [desired[key] for key in added], store.vectors(model_id, added))
+            added = keys[~index.state.holds(keys)]
+            for start in range(0, len(added), CHUNK):
+                chunk = added[start : start + CHUNK]
+                index.update(chunk, hashes[np.searchsorted(keys, chunk)], store.vectors(model_id, chunk.tolist()))
             rebuilt = False
-        if rebuilt or stale or added:
+        if rebuilt or len(stale) or len(added):
             index.save(self.vectors_dir)
-        if rebuilt or stale or added or not self._sample_fits(model_id):
-            Sample.choose(model_id, index.state, lambda keys: store.vectors(model_id, keys), index.dim).save(
-                self.sample_path
-            )
-        self._refresh_lexical(store, index, previous, stale, added, rebuild=rebuild, on_problem=on_problem)
-        return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
+        if rebuilt or len(stale) or len(added) or not self._sample_fits(model_id):
+            Sample.choose(
+                model_id, index.state.sorted_keys, lambda keys: store.vectors(model_id, keys), index.dim
+            ).save(self.sample_path)
+        self._refresh_lexical(
+            store, index, previous, stale.tolist(), added.tolist(), rebuild=rebuild, on_problem=on_problem
+        )
+        return IndexReport(len(added), len(set(stale.tolist()) - set(added.tolist())), len(index), rebuilt, index.kind)
 
     def _open_for_update(self, model_id: str, on_problem: Callable[[str], None] | None) -> VectorIndex | None:
         try:
@@ -162,10 +167,8 @@ class IndexDir:
         if lexical is not None and recorded == current:
             return
         if lexical is None:
-            keys = sorted(index.state)
-            lexical = Bm25Index.build(keys, store.texts(keys))
+            Bm25Index.build_into(self.lexical_dir, index.state.sorted_keys, store.texts)
         else:
             readded = set(added)
-            lexical = lexical.remove([key for key in stale if key not in readded]).add(added, store.texts(added))
-        lexical.save(self.lexical_dir)
+            lexical.update_into(self.lexical_dir, [key for key in stale if key not in readded], added, store.texts)
         atomic_write_text(self.sync_path, current + "\n")
