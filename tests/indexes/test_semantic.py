@@ -211,7 +211,7 @@ def test_the_bm25_index_follows_changes_incrementally(day_home, monkeypatch):
         store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
         digest = store.get(SURVEY).hash
         store.put_vectors(model, [digest], np.full((1, 384), 384**-0.5, np.float32))  # any unit vector will do
-        monkeypatch.setattr(directory.Bm25Index, "build", lambda *a: pytest.fail("rebuilt instead of updated"))
+        monkeypatch.setattr(directory.Bm25Index, "build_into", lambda *a: pytest.fail("rebuilt instead of updated"))
         report = home.indexes.refresh(store, model)
         assert (report.added, report.rebuilt) == (1, False)
         lexical = Bm25Index.load(day_home / "index" / LEXICAL)

@@ -86,8 +86,12 @@ class Bm25Index:
     @classmethod
     def build(cls, keys: Sequence[int] | np.ndarray, texts: Sequence[str]) -> Bm25Index:
         """An index of `texts` (title + " " + abstract) under unique integer `keys`."""
+        return cls.empty().add(keys, texts)
+
+    @classmethod
+    def empty(cls) -> Bm25Index:
         empty = np.zeros(0, np.int64)
-        base = cls(
+        return cls(
             empty,
             np.zeros(0, np.float32),
             np.zeros(0, np.uint64),
@@ -95,7 +99,6 @@ class Bm25Index:
             np.zeros(0, np.int32),
             np.zeros(0, np.uint16),
         )
-        return base.add(keys, texts)
 
     def add(self, keys: Sequence[int] | np.ndarray, texts: Sequence[str]) -> Bm25Index:
         """A new index with `texts` added; a key already present is replaced (a revised abstract).
@@ -228,7 +231,7 @@ class Bm25Index:
         cls, directory: str | os.PathLike[str], keys: np.ndarray, texts_of: Callable[[list[int]], list[str]]
     ) -> None:
         """`build(keys, texts_of(keys))` saved in `directory`, in memory bounded by a segment whatever the size."""
-        cls.build([], []).update_into(directory, [], keys, texts_of)
+        cls.empty().update_into(directory, [], keys, texts_of)
 
     def update_into(
         self,
@@ -255,7 +258,7 @@ class Bm25Index:
                 chunk = added[start : start + SEGMENT]
                 segment = Path(scratch) / f"s{start}"
                 segment.mkdir()
-                Bm25Index.build(chunk, texts_of(chunk.tolist()))._write_arrays(segment)
+                Bm25Index.empty().add(chunk, texts_of(chunk.tolist()))._write_arrays(segment)
                 parts.append((Bm25Index(*_mapped(segment)), np.ones(len(chunk), bool)))
             _publish(root, lambda generation: _merge_parts(parts, generation))
 
