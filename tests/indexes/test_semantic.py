@@ -235,3 +235,23 @@ def test_similar_among_a_reading_list_file(day_home, cli, tmp_path):
     reading.write_text("# my reading list\n2508.12079\n\nhttps://arxiv.org/abs/2508.11918v1  # the robot one\n")
     result = json.loads(cli("similar", SURVEY, "--among", reading, "--json").stdout)
     assert [hit["id"] for hit in result["results"]] == ["2508.11918", "2508.12079"]
+
+
+def test_past_its_limit_the_index_is_compressed_and_updated_in_place(day_home):
+    from dataclasses import replace as changed
+
+    with Home.open(day_home) as home:
+        store, model = home.store, load_index_model(day_home)
+        grown = home.indexes.refresh(store, model, exact_limit=100)  # the exact index outgrew its limit
+        assert (grown.rebuilt, grown.kind, grown.total) == (True, "ivfpq", 367)
+        paper = store.get(SURVEY)
+        store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
+        store.put_vectors(
+            model, [store.get(SURVEY).hash], store.vectors(model, [store.keys(["2508.12079"])["2508.12079"]])
+        )
+        again = home.indexes.refresh(store, model, exact_limit=100)
+        assert (again.rebuilt, again.kind, again.added, again.total) == (False, "ivfpq", 1, 367)
+        opened = VectorIndex.open(day_home / "index" / VECTORS)
+        assert opened.kind == "ivfpq" and opened.state[store.keys([SURVEY])[SURVEY]] == store.get(SURVEY).hash
+        (result,) = home.similar([SURVEY])
+        assert result.hits[0].paper.id == "2508.12079"  # it now has that paper's vector: its nearest neighbour
