@@ -39,7 +39,7 @@ _POINTER = "CURRENT"  # names the live generation inside an index directory
 # Saved with each index and checked on load: change it whenever tokenize() changes, so that an old
 # index is rebuilt instead of silently matching nothing.
 TOKENIZER = "w2+lucene33+sstem/1"
-SEGMENT = 100_000  # texts tokenized into one segment in memory (~0.5 GB at the peak) before it goes to disk
+SEGMENT = 50_000  # texts tokenized into one segment in memory before it goes to disk (78k at once: 1.0 GB peak)
 BLOCK = 8_000_000  # postings merged at a time (~0.3 GB of temporary arrays)
 
 
