@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
 MODEL = "all-MiniLM-L6-v2+onnx-int8"  # the default model's id: `semdigest index` finds every vector cached
 DAY_PAPERS = 1000  # arXiv announces ~1,000 new papers a day across all categories
 PHASES = ("generate", "ingest", "vectors", "faiss", "bm25", "index", "similar", "recall", "day")
+# not in PHASES: the FAISS index alone over vectors computed on demand (`--only faiss_direct`)
 
 
 def log(message: str) -> None:
@@ -71,7 +73,10 @@ class Run:
         self.results: dict = json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
 
     def save(self) -> None:
+        """Merged into what is on disk: two runs of one size (different phases) may save in turn."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        on_disk = json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
+        self.results = {**on_disk, **self.results}
         self.results_path.write_text(json.dumps(self.results, indent=1) + "\n")
 
     def cli(self, *args: str) -> tuple[float, int, str]:
@@ -116,6 +121,9 @@ class Run:
         times = [self.cli("similar", paper_id)[0] for paper_id in ids]
         peaks = [self.cli("similar", paper_id)[1] for paper_id in ids[:3]]
         return {"median": statistics.median(times), "runs": times, "peak_rss": max(peaks)}
+
+    def faiss_direct(self) -> dict:
+        return self.child("faiss_direct")
 
     def recall(self) -> dict:
         return self.child("recall")
@@ -264,7 +272,62 @@ def child_recall(run: Run, queries: int = 100) -> dict:
     return {"recall_at_10": recall, "query_ms": 1000 * statistics.median(seconds), "kind": index.kind}
 
 
+def synthetic_vectors(real: np.ndarray, rows: int = 65_536) -> Callable[[Sequence[int]], np.ndarray]:
+    """Key -> a noisy copy of a real vector, computed on demand for any keys (the `faiss_direct` phase):
+    real[key % len(real)] plus noise row key % rows of a fixed Gaussian table, normalised."""
+    table = scalekit.NOISE * np.random.default_rng(0).standard_normal((rows, real.shape[1]), dtype=np.float32)
+
+    def vectors_of(keys: Sequence[int]) -> np.ndarray:
+        wanted = np.asarray(keys, np.int64)
+        vectors = real[wanted % len(real)] + table[wanted % rows]
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return vectors_of
+
+
+def child_faiss_direct(run: Run, queries: int = 100) -> dict:
+    """VectorIndex.build over `papers` synthetic vectors read from a function instead of the store (where
+    putting them takes hours on this loaded machine), saved, opened memory-mapped, and searched against exact
+    search: the FAISS index's own time, peak RSS, size, recall@10 and latency at this size."""
+    from semdigest.indexes.vectors import VectorIndex
+
+    vectors_of = synthetic_vectors(real_vectors())
+    keys = np.arange(1, run.papers + 1, dtype=np.int64)
+    folder = run.dir / "faiss-direct"
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    index = VectorIndex.build(MODEL, keys, np.zeros(len(keys), "S32"), vectors_of)
+    index.save(folder)
+    build = time.perf_counter() - start
+    del index
+    opened = VectorIndex.open(folder)
+    query_keys = np.array(random.Random(1).sample(keys.tolist(), queries))
+    query = vectors_of(query_keys)
+    best = np.full((queries, 11), -np.inf, np.float32), np.full((queries, 11), -1, np.int64)
+    for first in range(0, len(keys), 100_000):
+        chunk = keys[first : first + 100_000]
+        scores = np.concatenate([best[0], query @ vectors_of(chunk).T], axis=1)
+        merged = np.concatenate([best[1], np.broadcast_to(chunk, (queries, len(chunk)))], axis=1)
+        top = np.argsort(-scores, axis=1)[:, :11]
+        best = np.take_along_axis(scores, top, 1), np.take_along_axis(merged, top, 1)
+    found, seconds = [], []
+    for key, vector in zip(query_keys, query):
+        began = time.perf_counter()
+        _, got = opened.search(vector[None], 11, exact=vectors_of)
+        seconds.append(time.perf_counter() - began)
+        found.append([k for k in got[0] if k != key][:10])
+    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best[1])]
+    return {
+        "seconds": build,
+        "kind": opened.kind,
+        "bytes": size_of(folder),
+        "recall_at_10": float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])),
+        "query_ms": 1000 * statistics.median(seconds),
+    }
+
+
 CHILDREN = {
+    "faiss_direct": child_faiss_direct,
     "vectors": child_vectors,
     "faiss": child_faiss,
     "bm25": child_bm25,
