@@ -366,6 +366,14 @@ def table() -> str:
         "`similar <id>`: peak RSS": ("similar", lambda r: gib(r["peak_rss"])),
         "recall@10 against exact search": ("recall", lambda r: f"{r['recall_at_10']:.3f}"),
         "vector search, median a query": ("recall", lambda r: f"{r['query_ms']:.1f} ms"),
+        "FAISS alone, vectors computed on demand: kind, build": (
+            "faiss_direct",
+            lambda r: f"{r['kind']}, {r['seconds']:.0f} s, {gib(r['peak_rss'])}, {gib(r['bytes'])} on disk",
+        ),
+        "FAISS alone: recall@10, median a query": (
+            "faiss_direct",
+            lambda r: f"{r['recall_at_10']:.3f}, {r['query_ms']:.1f} ms",
+        ),
         "add one day (1,000 papers): ingest + index": (
             "day",
             lambda r: f"{r['ingest']:.1f} s + {r['index']:.1f} s, {gib(r['peak_rss'])}",
