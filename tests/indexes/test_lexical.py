@@ -181,3 +181,38 @@ def test_idf_from_the_pool_discounts_what_the_pool_shares() -> None:
     assert pooled[0] < index.scores("reinforcement")[0]
     assert index.scores("critic", idf_keys=pool)[1] > pooled[1]
     assert index.scores("reinforcement", keys=[9], idf_keys=pool + [9]).tolist() == [0.0]  # unknown key
+
+
+def test_a_build_by_segments_equals_the_build_in_memory(
+    day: tuple[list[int], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "SEGMENT", 50)  # 8 segments, merged 2,000 postings at a time
+    monkeypatch.setattr(lexical, "BLOCK", 2000)
+    keys, texts = day
+    text_of = dict(zip(keys, texts))
+    Bm25Index.build_into(tmp_path, np.array(keys), lambda wanted: [text_of[key] for key in wanted])
+    built, expected = Bm25Index.load(tmp_path), Bm25Index.build(keys, texts)
+    for name in lexical._ARRAYS:
+        assert np.array_equal(getattr(built, name), getattr(expected, name)), name
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith("segments-")] == []
+
+
+def test_an_update_by_segments_scores_like_remove_then_add(
+    day: tuple[list[int], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "SEGMENT", 40)
+    monkeypatch.setattr(lexical, "BLOCK", 1500)
+    keys, texts = day
+    text_of = dict(zip(keys[:300], texts[:300]))
+    Bm25Index.build_into(tmp_path, np.array(keys[:300]), lambda wanted: [text_of[key] for key in wanted])
+    removed, revised = keys[10:20], keys[50:60]
+    added = revised + keys[300:]  # revised abstracts and new papers, one of them between old keys
+    text_of.update({key: f"a revised abstract about zebrafish {key}" for key in revised})
+    text_of.update(zip(keys[300:], texts[300:]))
+    Bm25Index.load(tmp_path).update_into(tmp_path, removed, added, lambda wanted: [text_of[key] for key in wanted])
+    updated = Bm25Index.load(tmp_path)
+    expected = Bm25Index.build(keys[:300], texts[:300]).remove(removed).add(added, [text_of[k] for k in added])
+    for name in ("keys", "doc_len", "term_hash", "indptr"):
+        assert np.array_equal(getattr(updated, name), getattr(expected, name)), name
+    for query in [*QUERIES, "zebrafish", texts[5], texts[320]]:
+        np.testing.assert_allclose(updated.scores(query), expected.scores(query), rtol=1e-6, atol=1e-7)

@@ -173,11 +173,18 @@ def test_the_approximate_index_recalls_the_exact_one(day_home):
     with Home.open(day_home) as home:
         vectors = home.store.vectors(exact.model, keys)
     approximate = VectorIndex.build(exact.model, keys, [exact.state[k] for k in keys], vectors, exact_limit=100)
-    assert approximate.kind == "ivf"
+    assert approximate.kind == "ivfpq" and approximate.state == exact.state
+    by_key = dict(zip(keys, vectors))
     _, truth = exact.search(vectors, 10)
-    _, found = approximate.search(vectors, 10)
+    _, found = approximate.search(vectors, 10, exact=lambda wanted: np.array([by_key[k] for k in wanted]))
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
     assert recall >= 0.95
+    few = np.array(keys[:30])  # a filter allowing few papers is searched exactly over them
+    _, truth = exact.search(vectors[:5], 10, allowed=few)
+    _, found = approximate.search(
+        vectors[:5], 10, allowed=few, exact=lambda wanted: np.array([by_key[k] for k in wanted])
+    )
+    assert np.array_equal(truth, found)
 
 
 def test_another_model_folder_gets_its_own_vectors_and_index(day_home, cli, tmp_path):
@@ -208,7 +215,7 @@ def test_the_bm25_index_follows_changes_incrementally(day_home, monkeypatch):
         store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
         digest = store.get(SURVEY).hash
         store.put_vectors(model, [digest], np.full((1, 384), 384**-0.5, np.float32))  # any unit vector will do
-        monkeypatch.setattr(directory.Bm25Index, "build", lambda *a: pytest.fail("rebuilt instead of updated"))
+        monkeypatch.setattr(directory.Bm25Index, "build_into", lambda *a: pytest.fail("rebuilt instead of updated"))
         report = home.indexes.refresh(store, model)
         assert (report.added, report.rebuilt) == (1, False)
         lexical = Bm25Index.load(live(day_home) / LEXICAL)
@@ -232,3 +239,23 @@ def test_similar_among_a_reading_list_file(day_home, cli, tmp_path):
     reading.write_text("# my reading list\n2508.12079\n\nhttps://arxiv.org/abs/2508.11918v1  # the robot one\n")
     result = json.loads(cli("similar", SURVEY, "--among", reading, "--json").stdout)
     assert [hit["id"] for hit in result["results"]] == ["2508.11918", "2508.12079"]
+
+
+def test_past_its_limit_the_index_is_compressed_and_updated_in_place(day_home):
+    from dataclasses import replace as changed
+
+    with Home.open(day_home) as home:
+        store, model = home.store, load_index_model(day_home)
+        grown = home.indexes.refresh(store, model, exact_limit=100)  # the exact index outgrew its limit
+        assert (grown.rebuilt, grown.kind, grown.total) == (True, "ivfpq", 367)
+        paper = store.get(SURVEY)
+        store.upsert([changed(paper, abstract=paper.abstract + " A xylophonic appendix.", version=2)])
+        store.put_vectors(
+            model, [store.get(SURVEY).hash], store.vectors(model, [store.keys(["2508.12079"])["2508.12079"]])
+        )
+        again = home.indexes.refresh(store, model, exact_limit=100)
+        assert (again.rebuilt, again.kind, again.added, again.total) == (False, "ivfpq", 1, 367)
+        opened = VectorIndex.open(day_home / "index" / VECTORS)
+        assert opened.kind == "ivfpq" and opened.state[store.keys([SURVEY])[SURVEY]] == store.get(SURVEY).hash
+        (result,) = home.similar([SURVEY])
+        assert result.hits[0].paper.id == "2508.12079"  # it now has that paper's vector: its nearest neighbour

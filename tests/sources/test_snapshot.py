@@ -249,3 +249,25 @@ def test_a_file_that_is_not_a_snapshot_is_an_error_not_an_ingest_of_nothing(tmp_
             ):
                 home.ingest(path)
         assert home.stats().papers == 0
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        "Mon, 2 Apr 2007 19:18:42 GMT",
+        "Tue, 15 Oct 2024 09:03:00 GMT",
+        "Mon, 2 Apr 2007 23:59:60 GMT",  # a leap second: the general parser decides
+        "Mon, 30 Feb 2007 19:18:42 GMT",
+        "2 Apr 2007 19:18:42 +0200",
+        "Mon, 2 Foo 2007 19:18:42 GMT",
+    ],
+)
+def test_version_dates_read_fast_equal_the_email_parser(created):
+    from email.utils import parsedate_to_datetime
+
+    try:
+        expected = parsedate_to_datetime(created).isoformat()
+    except ValueError:
+        expected = None
+    paper = snapshot_paper({"id": "2508.12079", "title": "T", "abstract": "A", "versions": [{"created": created}]})
+    assert paper.published == expected

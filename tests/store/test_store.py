@@ -260,3 +260,16 @@ def test_a_store_made_before_harvests_gains_the_table_and_keeps_its_papers(tmp_p
     with Store(tmp_path / "old.db") as upgraded:
         assert upgraded.get(PAPER.id) == PAPER and upgraded.harvest_checkpoint("arXiv", "") is None
         assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+
+
+def test_a_paper_twice_in_one_batch_is_merged_like_two_batches(tmp_path):
+    v2 = replace(PAPER, version=2, abstract="Revised.", updated="2025-09-01T00:00:00Z", listed=date(2025, 9, 2))
+    batches = {"one": [[PAPER, v2, PAPER]], "three": [[PAPER], [v2], [PAPER]]}
+    stored = {}
+    for name, runs in batches.items():
+        with Store(tmp_path / f"{name}.db") as store:
+            counts = [store.upsert(batch) for batch in runs]
+            totals = tuple(sum(getattr(c, field) for c in counts) for field in ("new", "updated", "unchanged"))
+            stored[name] = (store.get(PAPER.id), store.listing_days(), totals)
+    assert stored["one"] == stored["three"]
+    assert stored["one"][2] == (1, 1, 1) and stored["one"][0].abstract == "Revised."

@@ -25,11 +25,11 @@ def embed_missing(
     """Embed every stored paper (or these papers) whose text has no cached vector for this model; returns
     how many texts were embedded. A digest embeds only its own papers: a freshly ingested snapshot of
     millions of papers is embedded by `semdigest index`, when the user asks for it."""
-    todo = store.unembedded(model.model_id, paper_ids)
+    todo = store.unembedded_hashes(model.model_id, paper_ids)  # the texts are read a chunk at a time
     if todo and on_start:
         on_start(len(todo))
     for start in range(0, len(todo), EMBED_CHUNK):
-        chunk = todo[start : start + EMBED_CHUNK]
+        chunk = store.texts_by_hash(todo[start : start + EMBED_CHUNK])
         vectors = model.embedder.encode([text for _, text in chunk], progress=progress)
         store.put_vectors(model.embedder.model_id, [digest for digest, _ in chunk], vectors)
     return len(todo)

@@ -30,13 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import IndexDamaged, IndexProblem
 from ..files import atomic_write_text
 from ..store import Store
 from . import manifest
 from .lexical import Bm25Index
 from .sample import Sample
-from .vectors import EXACT_LIMIT, VectorIndex, read_manifest
+from .vectors import CHUNK, EXACT_LIMIT, KeyHashes, VectorIndex, read_manifest
 
 VECTORS, LEXICAL, SAMPLE, POINTER = "vectors", "lexical", "sample.npz", "CURRENT"
 _GENERATION = re.compile(r"g\d+-\d+")
@@ -193,40 +195,39 @@ class IndexDir:
         re-embedded), and so is an exact index that outgrew `exact_limit`; a damaged BM25 index is rebuilt from
         the texts. The caller holds the writer lock: leftovers of interrupted runs are removed.
         """
-        desired = store.embedded(model_id)
-        if not desired:
+        keys, hashes = store.embedded_keys(model_id)
+        if not len(keys):
             raise IndexProblem("nothing to index: no stored paper has a vector yet (ingest or fetch papers first)")
+        desired = KeyHashes(keys, hashes)
         say = on_problem or _quiet
         self.clean()
         reusable = _Reusable(None, None, False) if rebuild else self._reusable(model_id, say)
         index = reusable.vectors
-        if index is not None and index.kind == "flat" and len(desired) > exact_limit:
-            index = None
+        if index is not None and (index.kind == "ivf" or (index.kind == "flat" and len(desired) > exact_limit)):
+            index = None  # an exact index that outgrew its limit, or an uncompressed IVF of an older semdigest
         lexical = reusable.lexical if index is not None else None
         if index is None:
-            keys = sorted(desired)
-            index = VectorIndex.build(
-                model_id, keys, [desired[key] for key in keys], store.vectors(model_id, keys), exact_limit=exact_limit
-            )
-            stale, added, rebuilt = [], keys, True
+            vectors_of = lambda wanted: store.vectors(model_id, wanted)  # read a chunk at a time
+            index = VectorIndex.build(model_id, keys, hashes, vectors_of, exact_limit=exact_limit)
+            stale, added, rebuilt = np.zeros(0, np.int64), keys, True
         else:
-            stale = [key for key, digest in index.state.items() if desired.get(key) != digest]
+            stale = index.state.differing(desired)
             index.remove(stale)
-            added = [key for key in desired if key not in index.state]
-            index.update(added, [desired[key] for key in added], store.vectors(model_id, added))
+            added = keys[~index.state.holds(keys)]
+            for start in range(0, len(added), CHUNK):
+                chunk = added[start : start + CHUNK]
+                index.update(chunk, hashes[np.searchsorted(keys, chunk)], store.vectors(model_id, chunk.tolist()))
             rebuilt = False
-        if lexical is None:
-            keys = sorted(index.state)
-            lexical = Bm25Index.build(keys, store.texts(keys))
-        elif stale or added:
-            readded = set(added)
-            lexical = lexical.remove([key for key in stale if key not in readded]).add(added, store.texts(added))
-        if rebuilt or stale or added or not reusable.whole:
-            sample = Sample.choose(model_id, index.state, lambda keys: store.vectors(model_id, keys), index.dim)
-            self._publish(model_id, index, lexical, sample)
+        changed = rebuilt or len(stale) or len(added) or not reusable.whole
+        if changed:
+            sample = Sample.choose(
+                model_id, index.state.sorted_keys, lambda keys: store.vectors(model_id, keys), index.dim
+            )
+            self._publish(model_id, index, _lexical_writer(store, index, lexical, stale, added), sample)
         elif reusable.generation and reusable.contents:
             manifest.restamp(reusable.generation.path, reusable.contents)  # a copied directory, found whole
-        return IndexReport(len(added), len(set(stale) - set(added)), len(index), rebuilt, index.kind)
+        removed = len(set(stale.tolist()) - set(added.tolist()))
+        return IndexReport(len(added), removed, len(index), rebuilt, index.kind)
 
     def clean(self) -> None:
         """Remove what no reader needs: temporary generations and files of interrupted runs, generations before
@@ -255,14 +256,16 @@ class IndexDir:
                 found.append(path)
         return found
 
-    def _publish(self, model_id: str, index: VectorIndex, lexical: Bm25Index, sample: Sample) -> None:
+    def _publish(
+        self, model_id: str, index: VectorIndex, write_lexical: Callable[[Path], None], sample: Sample
+    ) -> None:
         """Write a new generation beside the live one, its manifest last, then point CURRENT at it."""
         name = f"g{time.time_ns()}-{os.getpid()}"
         temp = Generation(self.root / f"{_TEMP}{name}")
         temp.path.mkdir(parents=True)
         try:
             index.save(temp.vectors_dir)
-            lexical.save(temp.lexical_dir)
+            write_lexical(temp.lexical_dir)
             sample.save(temp.sample_path)
             manifest.write(temp.path, model_id)
         except BaseException:  # a full disk: give its space back now (a killed run's waits for the next writer)
@@ -375,3 +378,16 @@ def _size(path: Path) -> int:
 
 def _quiet(_: str) -> None:
     """No one to tell."""
+
+
+def _lexical_writer(
+    store: Store, index: VectorIndex, lexical: Bm25Index | None, stale: np.ndarray, added: np.ndarray
+) -> Callable[[Path], None]:
+    """What writes the new generation's BM25 index: the live one with the FAISS index's change applied, or
+    (none reusable) one built from the texts, in memory bounded by a segment either way (lexical.py)."""
+    if lexical is None:
+        keys = index.state.sorted_keys
+        return lambda folder: Bm25Index.build_into(folder, keys, store.texts)
+    readded = set(added.tolist())
+    removed = [key for key in stale.tolist() if key not in readded]
+    return lambda folder: lexical.update_into(folder, removed, added, store.texts)

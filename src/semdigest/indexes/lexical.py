@@ -16,8 +16,9 @@ import hashlib
 import os
 import re
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,6 +39,8 @@ _POINTER = "CURRENT"  # names the live generation inside an index directory
 # Saved with each index and checked on load: change it whenever tokenize() changes, so that an old
 # index is rebuilt instead of silently matching nothing.
 TOKENIZER = "w2+lucene33+sstem/1"
+SEGMENT = 50_000  # texts tokenized into one segment in memory before it goes to disk (78k at once: 1.0 GB peak)
+BLOCK = 8_000_000  # postings merged at a time (~0.3 GB of temporary arrays)
 
 
 def _stem(word: str) -> str:
@@ -81,10 +84,14 @@ class Bm25Index:
         self._norm: np.ndarray | None = None  # per-document length normalisation, computed lazily
 
     @classmethod
-    def build(cls, keys: Sequence[int], texts: Sequence[str]) -> Bm25Index:
+    def build(cls, keys: Sequence[int] | np.ndarray, texts: Sequence[str]) -> Bm25Index:
         """An index of `texts` (title + " " + abstract) under unique integer `keys`."""
+        return cls.empty().add(keys, texts)
+
+    @classmethod
+    def empty(cls) -> Bm25Index:
         empty = np.zeros(0, np.int64)
-        base = cls(
+        return cls(
             empty,
             np.zeros(0, np.float32),
             np.zeros(0, np.uint64),
@@ -92,9 +99,8 @@ class Bm25Index:
             np.zeros(0, np.int32),
             np.zeros(0, np.uint16),
         )
-        return base.add(keys, texts)
 
-    def add(self, keys: Sequence[int], texts: Sequence[str]) -> Bm25Index:
+    def add(self, keys: Sequence[int] | np.ndarray, texts: Sequence[str]) -> Bm25Index:
         """A new index with `texts` added; a key already present is replaced (a revised abstract).
         Only the new texts are tokenized: old postings are re-sorted, not recomputed."""
         new_keys = np.asarray(keys, dtype=np.int64)
@@ -214,20 +220,52 @@ class Bm25Index:
         """Write a new generation beside the live one, then switch the CURRENT pointer with
         os.replace: a reader sees the old index or the new one, never half of one. One writer at a
         time (the caller holds semdigest.lock.writer_lock)."""
+
+        def write(generation: Path) -> None:
+            for name in _ARRAYS:
+                _durable(generation / f"{name}.npy", _saver(np.ascontiguousarray(getattr(self, name))))
+
+        _publish(Path(directory), write)
+
+    @classmethod
+    def build_into(
+        cls, directory: str | os.PathLike[str], keys: np.ndarray, texts_of: Callable[[list[int]], list[str]]
+    ) -> None:
+        """`build(keys, texts_of(keys))` saved in `directory`, in memory bounded by a segment whatever the size."""
+        cls.empty().update_into(directory, [], keys, texts_of)
+
+    def update_into(
+        self,
+        directory: str | os.PathLike[str],
+        removed: Sequence[int] | np.ndarray,
+        added: Sequence[int] | np.ndarray,
+        texts_of: Callable[[list[int]], list[str]],
+    ) -> None:
+        """Save in `directory`, as its new generation, this index without `removed` and with `added` (a key
+        here already is replaced: a revised abstract); `texts_of(keys)` reads their texts.
+
+        Memory stays bounded at any size (2.3 GB at 78k papers when everything was built in memory): the added
+        texts are tokenized SEGMENT at a time into segments written to disk, then this index's postings and the
+        segments' are merged term by term into the new generation's memory-mapped files, a block of postings
+        at a time. Scores equal `remove(removed).add(added, texts)`'s; the arrays too, except that the
+        postings of a replaced paper come after the others of its terms (BM25 sums them in any order)."""
         root = Path(directory)
         root.mkdir(parents=True, exist_ok=True)
-        gen = f"g{time.time_ns()}-{os.getpid()}"
-        tmp = root / (gen + ".tmp")
-        tmp.mkdir()
+        added = np.asarray(added, np.int64)
+        drop = np.isin(self.keys, np.concatenate([np.asarray(removed, np.int64), added]))
+        with tempfile.TemporaryDirectory(dir=root, prefix="segments-", ignore_cleanup_errors=True) as scratch:
+            parts: list[tuple[Bm25Index, np.ndarray]] = [(self, ~drop)]
+            for start in range(0, len(added), SEGMENT):
+                chunk = added[start : start + SEGMENT]
+                segment = Path(scratch) / f"s{start}"
+                segment.mkdir()
+                Bm25Index.empty().add(chunk, texts_of(chunk.tolist()))._write_arrays(segment)
+                parts.append((Bm25Index(*_mapped(segment)), np.ones(len(chunk), bool)))
+            _publish(root, lambda generation: _merge_parts(parts, generation))
+
+    def _write_arrays(self, folder: Path) -> None:
         for name in _ARRAYS:
-            _durable(tmp / f"{name}.npy", _saver(np.ascontiguousarray(getattr(self, name))))
-        _durable(tmp / "tokenizer.txt", lambda f: f.write(TOKENIZER.encode()))
-        os.replace(tmp, root / gen)
-        _durable(root / "CURRENT.tmp", lambda f: f.write(gen.encode()))
-        os.replace(root / "CURRENT.tmp", root / _POINTER)
-        for old in root.iterdir():  # earlier generations and leftovers of interrupted saves
-            if old.is_dir() and old.name != gen:
-                shutil.rmtree(old, ignore_errors=True)
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Bm25Index:
@@ -266,6 +304,94 @@ def _check_postings(rows: np.ndarray, df: np.ndarray, n: int) -> None:
     rows would crash the scoring (IndexError, ValueError) or score the wrong papers."""
     if (df < 0).any() or len(rows) != int(df.sum()) or (len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= n)):
         raise IndexDamaged("the BM25 index holds postings that point nowhere: its files are damaged")
+
+
+def _publish(root: Path, write: Callable[[Path], None]) -> None:
+    """A new generation written by `write(folder)` beside the live one, then the CURRENT pointer switched
+    (os.replace); earlier generations and leftovers of interrupted writes are removed."""
+    root.mkdir(parents=True, exist_ok=True)
+    gen = f"g{time.time_ns()}-{os.getpid()}"
+    tmp = root / (gen + ".tmp")
+    tmp.mkdir()
+    write(tmp)
+    _durable(tmp / "tokenizer.txt", lambda f: f.write(TOKENIZER.encode()))
+    os.replace(tmp, root / gen)
+    _durable(root / "CURRENT.tmp", lambda f: f.write(gen.encode()))
+    os.replace(root / "CURRENT.tmp", root / _POINTER)
+    for old in root.iterdir():
+        if old.is_dir() and old.name != gen:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _mapped(folder: Path) -> list[np.ndarray]:
+    # plain ndarray views of the maps: slicing an np.memmap costs ~20 us of Python each time
+    return [np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in _ARRAYS]
+
+
+def _term_blocks(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Ranges of terms holding about BLOCK postings each (a single term may hold more)."""
+    first, terms = 0, len(indptr) - 1
+    while first < terms:
+        last = int(np.searchsorted(indptr, indptr[first] + BLOCK, side="right")) - 1
+        last = min(max(last, first + 1), terms)
+        yield first, last
+        first = last
+
+
+def _kept_postings(part: Bm25Index, keep: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """The terms (ids) and posting positions of terms first..last-1 whose documents are kept."""
+    start, end = int(part.indptr[first]), int(part.indptr[last])
+    term = np.repeat(np.arange(first, last), np.diff(part.indptr[first : last + 1]))
+    kept = keep[part.doc[start:end]]
+    return term[kept], np.flatnonzero(kept) + start
+
+
+def _merge_parts(parts: list[tuple[Bm25Index, np.ndarray]], folder: Path) -> None:
+    """Write the union of the parts' kept documents (keys disjoint) as one index's arrays into `folder`."""
+    keys = np.sort(np.concatenate([part.keys[keep] for part, keep in parts]))
+    doc_len = np.zeros(len(keys), np.float32)
+    row_maps, counts = [], []
+    for part, keep in parts:
+        row_map = np.full(len(part.keys), -1, np.int64)
+        row_map[keep] = np.searchsorted(keys, part.keys[keep])
+        doc_len[row_map[keep]] = part.doc_len[keep]
+        count = np.zeros(len(part.term_hash), np.int64)
+        for first, last in _term_blocks(part.indptr):
+            term, _ = _kept_postings(part, keep, first, last)
+            count[first:last] = np.bincount(term - first, minlength=last - first)
+        row_maps.append(row_map)
+        counts.append(count)
+    vocab = np.unique(np.concatenate([part.term_hash[count > 0] for (part, _), count in zip(parts, counts)]))
+    total = np.zeros(len(vocab), np.int64)
+    places = []
+    for (part, _), count in zip(parts, counts):
+        place = np.searchsorted(vocab, part.term_hash).clip(0, max(len(vocab) - 1, 0))  # for terms with postings
+        total[place[count > 0]] += count[count > 0]
+        places.append(place)
+    indptr = np.zeros(len(vocab) + 1, np.int64)
+    np.cumsum(total, out=indptr[1:])
+    doc = np.lib.format.open_memmap(folder / "doc.npy", "w+", np.int32, (int(indptr[-1]),))
+    tf = np.lib.format.open_memmap(folder / "tf.npy", "w+", np.uint16, (int(indptr[-1]),))
+    cursor = indptr[:-1].copy()  # where each term's next posting goes
+    for (part, keep), row_map, place in zip(parts, row_maps, places):
+        for first, last in _term_blocks(part.indptr):
+            term, position = _kept_postings(part, keep, first, last)
+            if not len(term):
+                continue
+            starts = np.flatnonzero(np.diff(term, prepend=-1))  # each term's first posting in this block
+            rank = np.arange(len(term)) - np.repeat(starts, np.diff(np.append(starts, len(term))))
+            destination = cursor[place[term]] + rank
+            doc[destination] = row_map[part.doc[position]]
+            tf[destination] = part.tf[position]
+            cursor[place[term[starts]]] += np.diff(np.append(starts, len(term)))
+    doc.flush()
+    tf.flush()
+    del doc, tf
+    for name, small in (("keys", keys), ("doc_len", doc_len), ("term_hash", vocab), ("indptr", indptr)):
+        _durable(folder / f"{name}.npy", _saver(small))
+    for name in ("doc", "tf"):
+        with open(folder / f"{name}.npy", "rb") as handle:
+            os.fsync(handle.fileno())
 
 
 def _saver(array: np.ndarray) -> Callable[[BinaryIO], None]:

@@ -90,11 +90,23 @@ class Searcher:
     ) -> list[int]:
         if allowed is not None and len(allowed) == 0:
             return []
-        _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed)
+        exact = lambda keys: self.store.vectors(self.model, keys)  # re-ranks approximate candidates
+        _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed, exact=exact)
         keys = self.lexical.keys
         if allowed is not None:
             lexical = np.where(np.isin(keys, allowed), lexical, -1.0)
-        best = np.argsort(-lexical, kind="stable")[: POOL + len(excluded)]
+        best = top_n(lexical, POOL + len(excluded))
         top = keys[best[lexical[best] > 0]]  # papers sharing no term with the query are no candidates
         pool = dict.fromkeys(int(key) for key in np.concatenate([dense[0], top]) if key >= 0)
         return [key for key in pool if key not in excluded and key in self.vectors.state]
+
+
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """`np.argsort(-scores, kind="stable")[:n]` without sorting everything: at 2.7M papers the full sort took
+    0.25 s of `similar`'s 0.3 s. The n-th best score is found by partition; ties with it are kept in index order."""
+    if len(scores) <= n:
+        return np.argsort(-scores, kind="stable")
+    cut = scores[np.argpartition(-scores, n - 1)[:n]].min()
+    above = np.flatnonzero(scores > cut)
+    chosen = np.concatenate([above, np.flatnonzero(scores == cut)[: n - len(above)]])
+    return chosen[np.argsort(-scores[chosen], kind="stable")]

@@ -1,0 +1,409 @@
+"""Scaling benchmark (not a test): semdigest at 78k, 1M and 2.7M papers on this machine, one Markdown table.
+
+    .venv/bin/python bench/scale.py run --papers 2700000        # every phase of one size (resumes where it stopped)
+    .venv/bin/python bench/scale.py table                        # the table of every size measured so far
+
+Each size lives in bench/.cache/scale/<papers>/ (a home, its snapshot file and results.json; several GB at 2.7M:
+`clean` removes a size's files but its results). The corpus is synthetic with real statistics (scalekit.py):
+papers recombined from the real corpus's sentences, vectors as noisy copies of real vectors the model computed,
+put straight into the store's embedding cache (`Store.put_vectors`): embedding 2.7M papers takes ~10 h here.
+Everything else runs the product's code: `semdigest ingest`, `semdigest index` and `semdigest similar` as fresh
+processes under /usr/bin/time -v (wall seconds and peak RSS), and the index builds through the library in a child
+process each, so that each one's peak RSS is its own.
+
+Phases: generate, ingest, vectors, faiss, bm25, index (the `semdigest index` a user runs next: it finds both
+indexes current), similar (whole-command latency, the median of fresh processes), recall (recall@10 of the
+approximate index against exact search over all the store's vectors, streamed), day (a day of 1,000 new papers:
+ingest, their vectors, `semdigest index`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+import scalekit
+
+CACHE = Path(__file__).parent / ".cache" / "scale"
+SHARED_HOME = Path(os.environ.get("SCALE_VECTORS_HOME", "/work/bench-cache/corpus"))  # real vectors, read only
+SEMDIGEST = [sys.executable, "-m", "semdigest"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+MODEL = "all-MiniLM-L6-v2+onnx-int8"  # the default model's id: `semdigest index` finds every vector cached
+DAY_PAPERS = 1000  # arXiv announces ~1,000 new papers a day across all categories
+PHASES = ("generate", "ingest", "vectors", "faiss", "bm25", "index", "similar", "recall", "day")
+# not in PHASES: the FAISS index alone over vectors computed on demand (`--only faiss_direct`)
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def timed(command: list[str], env: dict[str, str] = ENV) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS bytes, stdout) of a command run under /usr/bin/time -v."""
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)[:200]} failed:\n{done.stderr[-3000:]}")
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1]) * 1024
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", done.stderr)[1]
+    seconds = sum(float(part) * 60**i for i, part in enumerate(reversed(clock.split(":"))))
+    return seconds, peak, done.stdout
+
+
+def size_of(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+class Run:
+    def __init__(self, papers: int) -> None:
+        self.papers, self.dir = papers, CACHE / str(papers)
+        self.home, self.snapshot, self.day = self.dir / "home", self.dir / "snapshot.jsonl", self.dir / "day.jsonl"
+        self.results_path = self.dir / "results.json"
+        self.results: dict = json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
+
+    def save(self) -> None:
+        """Merged into what is on disk: two runs of one size (different phases) may save in turn."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        on_disk = json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
+        self.results = {**on_disk, **self.results}
+        self.results_path.write_text(json.dumps(self.results, indent=1) + "\n")
+
+    def cli(self, *args: str) -> tuple[float, int, str]:
+        return timed([*SEMDIGEST, "--home", str(self.home), *args])
+
+    def child(self, phase: str) -> dict:
+        """A phase run in a fresh process (bench/scale.py child PHASE): its result and its own peak RSS."""
+        seconds, peak, out = timed([sys.executable, __file__, "child", phase, "--papers", str(self.papers)])
+        return {**json.loads(out.strip().splitlines()[-1]), "peak_rss": peak, "process_seconds": seconds}
+
+    # phases ---------------------------------------------------------------------------------------------
+
+    def generate(self) -> dict:
+        real = scalekit.real_papers()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        scalekit.write_snapshot(self.snapshot, real, self.papers)
+        scalekit.write_snapshot(self.day, real, DAY_PAPERS, start=self.papers)
+        return {"seconds": time.perf_counter() - start, "bytes": self.snapshot.stat().st_size}
+
+    def ingest(self) -> dict:
+        shutil.rmtree(self.home, ignore_errors=True)
+        seconds, peak, out = self.cli("ingest", str(self.snapshot))
+        return {"seconds": seconds, "peak_rss": peak, "papers_per_s": self.papers / seconds, "report": out.strip()}
+
+    def vectors(self) -> dict:
+        return self.child("vectors")
+
+    def faiss(self) -> dict:
+        return {**self.child("faiss"), "bytes": size_of(self.home / "index" / "vectors")}
+
+    def bm25(self) -> dict:
+        return {**self.child("bm25"), "bytes": size_of(self.home / "index" / "lexical")}
+
+    def index(self) -> dict:
+        seconds, peak, out = self.cli("index")
+        return {"seconds": seconds, "peak_rss": peak, "report": out.strip()}
+
+    def similar(self, runs: int = 9) -> dict:
+        ids = json.loads(self.child("ids")["ids"])[:runs]
+        self.cli("similar", ids[0])  # warm the page cache once, as a daily user's machine has it
+        times = [self.cli("similar", paper_id)[0] for paper_id in ids]
+        peaks = [self.cli("similar", paper_id)[1] for paper_id in ids[:3]]
+        return {"median": statistics.median(times), "runs": times, "peak_rss": max(peaks)}
+
+    def faiss_direct(self) -> dict:
+        return self.child("faiss_direct")
+
+    def recall(self) -> dict:
+        return self.child("recall")
+
+    def day_phase(self) -> dict:
+        ingest, ingest_peak, _ = self.cli("ingest", str(self.day))
+        vectors = self.child("vectors")
+        index, index_peak, out = self.cli("index")
+        return {
+            "ingest": ingest,
+            "vectors": vectors["seconds"],
+            "index": index,
+            "peak_rss": max(ingest_peak, index_peak),
+            "report": out.strip(),
+        }
+
+    def run(self, phases: list[str]) -> None:
+        for phase in phases:
+            if phase in self.results:
+                continue
+            log(f"{self.papers:,} papers: {phase} ...")
+            method = self.day_phase if phase == "day" else getattr(self, phase)
+            self.results[phase] = method()
+            self.save()
+            log(f"{self.papers:,} papers: {phase}: {json.dumps(self.results[phase])[:300]}")
+
+
+# children: one phase in a fresh process -------------------------------------------------------------------
+
+
+def real_vectors() -> np.ndarray:
+    """The real vectors the model computed for the real corpus (as many as the shared home holds)."""
+    import sqlite3
+
+    uri = f"file:{SHARED_HOME / 'semdigest.db'}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as db:
+        blobs = [blob for (blob,) in db.execute("SELECT vector FROM embeddings WHERE model = ?", (MODEL,))]
+    return np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), -1)
+
+
+def child_vectors(run: Run) -> dict:
+    """Every unembedded text of the store gets a noisy copy of a real vector (chosen by its hash)."""
+    from semdigest.layout import Layout
+    from semdigest.store import Store
+
+    real = real_vectors()
+    start = time.perf_counter()
+    with Store(Layout(run.home).db) as store:
+        missing = store.unembedded_hashes(MODEL)
+        for first in range(0, len(missing), 20_000):
+            hashes = missing[first : first + 20_000]
+            chosen = np.array([int(digest[:12], 16) % len(real) for digest in hashes])
+            store.put_vectors(MODEL, hashes, scalekit.noisy_vectors(real, chosen, first))
+    return {"seconds": time.perf_counter() - start, "vectors": len(missing), "real_sources": len(real)}
+
+
+def child_faiss(run: Run) -> dict:
+    """The FAISS index and the calibration sample, built as `semdigest index` builds them."""
+    from semdigest.indexes.sample import Sample
+    from semdigest.indexes.vectors import VectorIndex
+    from semdigest.store import Store
+
+    folder = index_dir(run)
+    start = time.perf_counter()
+    with Store(layout(run).db) as store:
+        keys, hashes = store.embedded_keys(MODEL)
+        index = VectorIndex.build(MODEL, keys, hashes, lambda wanted: store.vectors(MODEL, wanted))
+        folder.vectors_dir.mkdir(parents=True, exist_ok=True)
+        index.save(folder.vectors_dir)
+        vectors_of = lambda wanted: store.vectors(MODEL, wanted)
+        Sample.choose(MODEL, index.state.sorted_keys, vectors_of, index.dim).save(folder.sample_path)
+    return {"seconds": time.perf_counter() - start, "kind": index.kind}
+
+
+def child_bm25(run: Run) -> dict:
+    """The BM25 index of the FAISS index's papers, built as `semdigest index` builds it, and its SYNC marker."""
+    from semdigest.files import atomic_write_text
+    from semdigest.indexes.lexical import Bm25Index
+    from semdigest.indexes.vectors import VectorIndex, read_manifest
+    from semdigest.store import Store
+
+    folder = index_dir(run)
+    start = time.perf_counter()
+    with Store(layout(run).db) as store:
+        keys = VectorIndex.open(folder.vectors_dir).state.sorted_keys
+        Bm25Index.build_into(folder.lexical_dir, keys, store.texts)
+    atomic_write_text(folder.sync_path, read_manifest(folder.vectors_dir).checksum + "\n")
+    return {"seconds": time.perf_counter() - start}
+
+
+def layout(run: Run):
+    from semdigest.layout import Layout
+
+    return Layout(run.home)
+
+
+def index_dir(run: Run):
+    from semdigest.indexes.directory import IndexDir
+
+    return IndexDir(layout(run).index)
+
+
+def child_ids(run: Run) -> dict:
+    from semdigest.indexes.directory import IndexDir
+    from semdigest.layout import Layout
+    from semdigest.store import Store
+
+    keys = IndexDir(Layout(run.home).index).open().vectors.state.sorted_keys
+    chosen = random.Random(0).sample(keys.tolist(), 20)
+    with Store(Layout(run.home).db) as store:
+        papers = store.papers_by_key(chosen)
+    return {"ids": json.dumps([papers[key].id for key in chosen])}
+
+
+def child_recall(run: Run, queries: int = 100) -> dict:
+    """Recall@10 of VectorIndex.search (as `similar` calls it: the approximate index's candidates re-ranked by
+    their exact vectors) against exact search over every stored vector, streamed 100,000 at a time."""
+    from semdigest.indexes.directory import IndexDir
+    from semdigest.layout import Layout
+    from semdigest.store import Store
+
+    index = IndexDir(Layout(run.home).index).open().vectors
+    keys = index.state.sorted_keys
+    with Store(Layout(run.home).db) as store:
+        query_keys = random.Random(1).sample(keys.tolist(), queries)
+        query = store.vectors(MODEL, query_keys)
+        exact = lambda wanted: store.vectors(MODEL, wanted)
+        best_scores = np.full((queries, 11), -np.inf, np.float32)
+        best_keys = np.full((queries, 11), -1, np.int64)
+        for first in range(0, len(keys), 100_000):
+            chunk = keys[first : first + 100_000]
+            scores = query @ store.vectors(MODEL, chunk.tolist()).T
+            merged_scores = np.concatenate([best_scores, scores], axis=1)
+            merged_keys = np.concatenate([best_keys, np.broadcast_to(chunk, scores.shape)], axis=1)
+            top = np.argsort(-merged_scores, axis=1)[:, :11]
+            best_scores = np.take_along_axis(merged_scores, top, 1)
+            best_keys = np.take_along_axis(merged_keys, top, 1)
+        found, seconds = [], []
+        for key, vector in zip(query_keys, query):
+            start = time.perf_counter()
+            _, got = index.search(vector[None], 11, exact=exact)
+            seconds.append(time.perf_counter() - start)
+            found.append([k for k in got[0] if k != key][:10])
+    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best_keys)]
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)]))
+    return {"recall_at_10": recall, "query_ms": 1000 * statistics.median(seconds), "kind": index.kind}
+
+
+def synthetic_vectors(real: np.ndarray, rows: int = 65_536) -> Callable[[Sequence[int]], np.ndarray]:
+    """Key -> a noisy copy of a real vector, computed on demand for any keys (the `faiss_direct` phase):
+    real[key % len(real)] plus noise row key % rows of a fixed Gaussian table, normalised."""
+    table = scalekit.NOISE * np.random.default_rng(0).standard_normal((rows, real.shape[1]), dtype=np.float32)
+
+    def vectors_of(keys: Sequence[int]) -> np.ndarray:
+        wanted = np.asarray(keys, np.int64)
+        vectors = real[wanted % len(real)] + table[wanted % rows]
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return vectors_of
+
+
+def child_faiss_direct(run: Run, queries: int = 100) -> dict:
+    """VectorIndex.build over `papers` synthetic vectors read from a function instead of the store (where
+    putting them takes hours on this loaded machine), saved, opened memory-mapped, and searched against exact
+    search: the FAISS index's own time, peak RSS, size, recall@10 and latency at this size."""
+    from semdigest.indexes.vectors import VectorIndex
+
+    vectors_of = synthetic_vectors(real_vectors())
+    keys = np.arange(1, run.papers + 1, dtype=np.int64)
+    folder = run.dir / "faiss-direct"
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    index = VectorIndex.build(MODEL, keys, np.zeros(len(keys), "S32"), vectors_of)
+    index.save(folder)
+    build = time.perf_counter() - start
+    del index
+    opened = VectorIndex.open(folder)
+    query_keys = np.array(random.Random(1).sample(keys.tolist(), queries))
+    query = vectors_of(query_keys)
+    best = np.full((queries, 11), -np.inf, np.float32), np.full((queries, 11), -1, np.int64)
+    for first in range(0, len(keys), 100_000):
+        chunk = keys[first : first + 100_000]
+        scores = np.concatenate([best[0], query @ vectors_of(chunk).T], axis=1)
+        merged = np.concatenate([best[1], np.broadcast_to(chunk, (queries, len(chunk)))], axis=1)
+        top = np.argsort(-scores, axis=1)[:, :11]
+        best = np.take_along_axis(scores, top, 1), np.take_along_axis(merged, top, 1)
+    found, seconds = [], []
+    for key, vector in zip(query_keys, query):
+        began = time.perf_counter()
+        _, got = opened.search(vector[None], 11, exact=vectors_of)
+        seconds.append(time.perf_counter() - began)
+        found.append([k for k in got[0] if k != key][:10])
+    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best[1])]
+    return {
+        "seconds": build,
+        "kind": opened.kind,
+        "bytes": size_of(folder),
+        "recall_at_10": float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])),
+        "query_ms": 1000 * statistics.median(seconds),
+    }
+
+
+CHILDREN = {
+    "faiss_direct": child_faiss_direct,
+    "vectors": child_vectors,
+    "faiss": child_faiss,
+    "bm25": child_bm25,
+    "ids": child_ids,
+    "recall": child_recall,
+}
+
+
+# the table ------------------------------------------------------------------------------------------------
+
+
+def gib(value: float) -> str:
+    return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+
+
+def cell(results: dict, phase: str, render) -> str:
+    try:
+        return render(results[phase])
+    except KeyError:
+        return "not measured"
+
+
+def table() -> str:
+    runs = sorted((Run(int(p.name)) for p in CACHE.iterdir() if p.name.isdigit()), key=lambda run: run.papers)
+    rows = {
+        "ingest: papers/s": ("ingest", lambda r: f"{r['papers_per_s']:,.0f}"),
+        "ingest: peak RSS": ("ingest", lambda r: gib(r["peak_rss"])),
+        "FAISS: kind, build time": ("faiss", lambda r: f"{r['kind']}, {r['seconds']:.0f} s"),
+        "FAISS: build peak RSS": ("faiss", lambda r: gib(r["peak_rss"])),
+        "FAISS: size on disk": ("faiss", lambda r: gib(r["bytes"])),
+        "BM25: build time": ("bm25", lambda r: f"{r['seconds']:.0f} s"),
+        "BM25: build peak RSS": ("bm25", lambda r: gib(r["peak_rss"])),
+        "BM25: size on disk": ("bm25", lambda r: gib(r["bytes"])),
+        "`semdigest index` with both current": ("index", lambda r: f"{r['seconds']:.0f} s, {gib(r['peak_rss'])}"),
+        "`similar <id>`: whole command, median": ("similar", lambda r: f"{r['median']:.2f} s"),
+        "`similar <id>`: peak RSS": ("similar", lambda r: gib(r["peak_rss"])),
+        "recall@10 against exact search": ("recall", lambda r: f"{r['recall_at_10']:.3f}"),
+        "vector search, median a query": ("recall", lambda r: f"{r['query_ms']:.1f} ms"),
+        "FAISS alone, vectors computed on demand: kind, build": (
+            "faiss_direct",
+            lambda r: f"{r['kind']}, {r['seconds']:.0f} s, {gib(r['peak_rss'])}, {gib(r['bytes'])} on disk",
+        ),
+        "FAISS alone: recall@10, median a query": (
+            "faiss_direct",
+            lambda r: f"{r['recall_at_10']:.3f}, {r['query_ms']:.1f} ms",
+        ),
+        "add one day (1,000 papers): ingest + index": (
+            "day",
+            lambda r: f"{r['ingest']:.1f} s + {r['index']:.1f} s, {gib(r['peak_rss'])}",
+        ),
+    }
+    header = ["", *(f"{run.papers:,} papers" for run in runs)]
+    lines = [header, ["---"] * len(header)]
+    lines += [[name, *(cell(run.results, phase, render) for run in runs)] for name, (phase, render) in rows.items()]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["run", "table", "clean", "child"])
+    parser.add_argument("phase", nargs="?", help="child: the phase to run")
+    parser.add_argument("--papers", type=int, default=78_665)
+    parser.add_argument("--only", default=",".join(PHASES), help="phases to run, comma-separated")
+    args = parser.parse_args()
+    run = Run(args.papers)
+    if args.action == "child":
+        print(json.dumps(CHILDREN[args.phase](run)))
+    elif args.action == "run":
+        run.run(args.only.split(","))
+        print(table())
+    elif args.action == "clean":
+        for path in (run.home, run.snapshot, run.day):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    else:
+        print(table())
+
+
+if __name__ == "__main__":
+    main()
