@@ -31,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -246,30 +247,32 @@ def child_recall(run: Run, queries: int = 100) -> dict:
     from semdigest.store import Store
 
     index = IndexDir(Layout(run.home).index).open().vectors
-    keys = index.state.sorted_keys
     with Store(Layout(run.home).db) as store:
-        query_keys = random.Random(1).sample(keys.tolist(), queries)
-        query = store.vectors(MODEL, query_keys)
-        exact = lambda wanted: store.vectors(MODEL, wanted)
-        best_scores = np.full((queries, 11), -np.inf, np.float32)
-        best_keys = np.full((queries, 11), -1, np.int64)
-        for first in range(0, len(keys), 100_000):
-            chunk = keys[first : first + 100_000]
-            scores = query @ store.vectors(MODEL, chunk.tolist()).T
-            merged_scores = np.concatenate([best_scores, scores], axis=1)
-            merged_keys = np.concatenate([best_keys, np.broadcast_to(chunk, scores.shape)], axis=1)
-            top = np.argsort(-merged_scores, axis=1)[:, :11]
-            best_scores = np.take_along_axis(merged_scores, top, 1)
-            best_keys = np.take_along_axis(merged_keys, top, 1)
-        found, seconds = [], []
-        for key, vector in zip(query_keys, query):
-            start = time.perf_counter()
-            _, got = index.search(vector[None], 11, exact=exact)
-            seconds.append(time.perf_counter() - start)
-            found.append([k for k in got[0] if k != key][:10])
-    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best_keys)]
+        recall, query_ms = measure_recall(index, index.state.sorted_keys, lambda keys: store.vectors(MODEL, keys))
+    return {"recall_at_10": recall, "query_ms": query_ms, "kind": index.kind}
+
+
+def measure_recall(index: Any, keys: np.ndarray, vectors_of: Callable[[Sequence[int]], np.ndarray]) -> tuple:
+    """(recall@10, median ms a query) of `index.search` for 100 of the papers (themselves left out) against
+    exact search over every key's vector, read 100,000 at a time."""
+    query_keys = random.Random(1).sample(keys.tolist(), 100)
+    query = vectors_of(query_keys)
+    best = np.full((len(query), 11), -np.inf, np.float32), np.full((len(query), 11), -1, np.int64)
+    for first in range(0, len(keys), 100_000):
+        chunk = keys[first : first + 100_000]
+        scores = np.concatenate([best[0], query @ vectors_of(chunk.tolist()).T], axis=1)
+        merged = np.concatenate([best[1], np.broadcast_to(chunk, (len(query), len(chunk)))], axis=1)
+        top = np.argsort(-scores, axis=1)[:, :11]
+        best = np.take_along_axis(scores, top, 1), np.take_along_axis(merged, top, 1)
+    found, seconds = [], []
+    for key, vector in zip(query_keys, query):
+        began = time.perf_counter()
+        _, got = index.search(vector[None], 11, exact=vectors_of)
+        seconds.append(time.perf_counter() - began)
+        found.append([k for k in got[0] if k != key][:10])
+    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best[1])]
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)]))
-    return {"recall_at_10": recall, "query_ms": 1000 * statistics.median(seconds), "kind": index.kind}
+    return recall, 1000 * statistics.median(seconds)
 
 
 def synthetic_vectors(real: np.ndarray, rows: int = 65_536) -> Callable[[Sequence[int]], np.ndarray]:
@@ -285,7 +288,7 @@ def synthetic_vectors(real: np.ndarray, rows: int = 65_536) -> Callable[[Sequenc
     return vectors_of
 
 
-def child_faiss_direct(run: Run, queries: int = 100) -> dict:
+def child_faiss_direct(run: Run) -> dict:
     """VectorIndex.build over `papers` synthetic vectors read from a function instead of the store (where
     putting them takes hours on this loaded machine), saved, opened memory-mapped, and searched against exact
     search: the FAISS index's own time, peak RSS, size, recall@10 and latency at this size."""
@@ -301,28 +304,13 @@ def child_faiss_direct(run: Run, queries: int = 100) -> dict:
     build = time.perf_counter() - start
     del index
     opened = VectorIndex.open(folder)
-    query_keys = np.array(random.Random(1).sample(keys.tolist(), queries))
-    query = vectors_of(query_keys)
-    best = np.full((queries, 11), -np.inf, np.float32), np.full((queries, 11), -1, np.int64)
-    for first in range(0, len(keys), 100_000):
-        chunk = keys[first : first + 100_000]
-        scores = np.concatenate([best[0], query @ vectors_of(chunk).T], axis=1)
-        merged = np.concatenate([best[1], np.broadcast_to(chunk, (queries, len(chunk)))], axis=1)
-        top = np.argsort(-scores, axis=1)[:, :11]
-        best = np.take_along_axis(scores, top, 1), np.take_along_axis(merged, top, 1)
-    found, seconds = [], []
-    for key, vector in zip(query_keys, query):
-        began = time.perf_counter()
-        _, got = opened.search(vector[None], 11, exact=vectors_of)
-        seconds.append(time.perf_counter() - began)
-        found.append([k for k in got[0] if k != key][:10])
-    truth = [[k for k in row if k != key][:10] for key, row in zip(query_keys, best[1])]
+    recall, query_ms = measure_recall(opened, keys, vectors_of)
     return {
         "seconds": build,
         "kind": opened.kind,
         "bytes": size_of(folder),
-        "recall_at_10": float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])),
-        "query_ms": 1000 * statistics.median(seconds),
+        "recall_at_10": recall,
+        "query_ms": query_ms,
     }
 
 
