@@ -255,7 +255,7 @@ def test_past_its_limit_the_index_is_compressed_and_updated_in_place(day_home):
         )
         again = home.indexes.refresh(store, model, exact_limit=100)
         assert (again.rebuilt, again.kind, again.added, again.total) == (False, "ivfpq", 1, 367)
-        opened = VectorIndex.open(day_home / "index" / VECTORS)
+        opened = VectorIndex.open(home.indexes.live().vectors_dir)
         assert opened.kind == "ivfpq" and opened.state[store.keys([SURVEY])[SURVEY]] == store.get(SURVEY).hash
         (result,) = home.similar([SURVEY])
         assert result.hits[0].paper.id == "2508.12079"  # it now has that paper's vector: its nearest neighbour
