@@ -9,22 +9,18 @@ data directory's layout (through layout.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timedelta
-from itertools import islice
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import EmailSettings, Settings, check_categories, load_settings
+from ..config import Settings, check_categories, load_settings
 from ..embedding.cache import embed_missing, embed_texts
 from ..embedding.registry import LazyEmbedder
 from ..errors import (
-    ArxivError,
-    ConfigError,
     DamagedStore,
     IndexDamaged,
     IndexProblem,
@@ -38,21 +34,21 @@ from ..indexes.directory import IndexDir, Indexes
 from ..layout import Layout
 from ..lock import writer_lock
 from ..output.mail import digest_mail
-from ..output.write import FEED_ENTRIES, FeedEntry, render_digest, write_files
 from ..paper import Paper
-from ..ranking.digest import Digest, build_digest, choose_period, period_papers, pool_of
-from ..ranking.rank import Explanation, Pool, RankedPaper, compare, explain, rank_topic
+from ..ranking.digest import build_digest, choose_period, period_papers, pool_of
+from ..ranking.rank import Explanation, Pool, compare, explain, rank_topic
 from ..ranking.search import Filters, Searcher
 from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save_topics
 from ..sources.ids import parse_id
-from ..sources.limits import bounded
 from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
-from ..store import Stats, Store, UpsertCounts
+from ..store import Stats, Store
 from .datadir import make_home, open_store, require_home
 from .events import Events
 from .firstrun import init_home, paths_of
 from .history import export_history, import_history
+from .intake import BATCH, arxiv_client, check_submission_day, ensure_stored, fetch_listing, oai_client, store_papers
 from .mail import deliver
+from .publish import ListRanker, mail_settings, publish
 from .reports import (
     CheckReport,
     DemoResult,
@@ -68,44 +64,12 @@ from .reports import (
     RunResult,
     Similar,
 )
+from .similar import checked_request, similar_results
 from .topics import TopicsFile
 
-if TYPE_CHECKING:
-    from ..sources.arxiv import Client
-    from ..sources.oai import OaiClient
+__all__ = ["Home", "ListRanker"]  # ListRanker lives in publish.py; semdigest exports it from here
 
 ENGINES = ("local", "ray")  # where `index` embeds: this process, or a Ray cluster
-BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
-
-
-ARXIV_BEGAN = date(1991, 8, 1)  # its first papers (hep-th/9108xxx) were submitted in August 1991
-
-
-def _check_submission_day(day: date) -> None:
-    """A day arXiv can have papers of: not before it existed, not after today (anywhere on Earth)."""
-    if day < ARXIV_BEGAN:
-        raise UsageError(f"no papers were submitted on {day}: arXiv began in August 1991")
-    if day > date.today() + timedelta(days=1):
-        raise UsageError(f"{day} is in the future: no papers were submitted then yet")
-
-
-class ListRanker:
-    """Every paper of one list ranked for a topic (Home.ranker)."""
-
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
-
-    def rank(self, topic: Topic, exclude: Sequence[str] = ()) -> list[RankedPaper]:
-        """The list's papers but `exclude`, best first, scored among themselves."""
-        base = self.pool
-        keep = np.array([paper.id not in exclude for paper in base.papers], dtype=bool)
-        pool = replace(
-            base,
-            papers=[p for p, k in zip(base.papers, keep, strict=True) if k],
-            keys=base.keys[keep],
-            vectors=base.vectors[keep],
-        )
-        return rank_topic(topic, pool, include_all=True)
 
 
 class Home:
@@ -205,40 +169,25 @@ class Home:
         """Today's RSS listing (or, with `day`, the papers submitted that day, through the API) into the store."""
         cats = list(check_categories("categories", categories) if categories else self.settings.categories)
         if day is not None:
-            _check_submission_day(day)
+            check_submission_day(day)
         self.events.say(f"fetching {'+'.join(cats)} {f'for {day}' if day else 'from today’s RSS listing'} ...")
-        with self._writing(create=True), self._client() as client:
-            if day is None:
-                listing = client.listing(cats)
-                for skipped in listing.skipped:
-                    self.events.say(f"warning: left out of the listing: {skipped}")
-                return FetchReport(self._store_papers(listing.papers), listing.date)
-            meter = self.events.meter("fetching")
-
-            def page(done: int, total: int) -> None:
-                meter.total = total
-                meter.advance(done - fetched[0])
-                fetched[0] = done
-
-            fetched = [0]
-            counts = self._store_papers(client.submitted_on(cats, day, on_page=page))
-            meter.finish()
-            return FetchReport(counts, day)
+        with self._writing(create=True), arxiv_client(self.settings, self.events) as client:
+            return fetch_listing(self.store, self.events, client, cats, day)
 
     def fetch_ids(self, ids: Sequence[str]) -> FetchReport:
         """These papers (any id form; malformed ones fail before any request) into the store; an id with a
         version (`2508.13073v2`) asks arXiv for that version, which the store keeps unless it has a newer one."""
         wanted = [str(parse_id(raw)) for raw in ids]
-        with self._writing(create=True), self._client() as client:
+        with self._writing(create=True), arxiv_client(self.settings, self.events) as client:
             lookup = client.lookup(wanted)
-            return FetchReport(self._store_papers(lookup.papers), missing=tuple(lookup.missing))
+            return FetchReport(store_papers(self.store, self.events, lookup.papers), missing=tuple(lookup.missing))
 
     def ingest(self, path: Path) -> IngestReport:
         """A `.jsonl`/`.jsonl.gz` file in the arXiv metadata snapshot format, streamed in bounded memory."""
         reading = SnapshotReading()
         meter = self.events.meter(f"ingesting {path.name}")
         with self._writing(create=True):
-            counts = self._store_papers(read_snapshot(path, reading), progress=meter.advance)
+            counts = store_papers(self.store, self.events, read_snapshot(path, reading), progress=meter.advance)
         meter.finish()
         return IngestReport(counts, reading.lines, tuple(reading.bad), tuple(reading.cut))
 
@@ -257,7 +206,7 @@ class Home:
         from .harvest import harvest_into
 
         selection = Selection(prefix, set_spec, from_day, until_day)  # a bad set fails before anything is made
-        with self._writing(create=True), self._oai_client() as client:
+        with self._writing(create=True), oai_client(self.settings, self.events) as client:
             return harvest_into(self.store, client, selection, self.events)
 
     def paper(self, paper_id: str) -> Paper:
@@ -341,15 +290,7 @@ class Home:
         """For each paper (fetched from arXiv, embedded and indexed when the store lacks it) and for `text`,
         the `n` most similar stored papers, restricted by `filters` (days, categories, a reading list)."""
         wanted = list(dict.fromkeys(parse_id(raw).id for raw in ids))  # malformed ids fail before anything else
-        if not wanted and text is None:
-            raise UsageError("give one or more arXiv ids, or a text")
-        if text is not None and not text.strip():
-            raise UsageError("the text to search for is empty")
-        if filters and filters.categories:
-            check_categories("category", filters.categories)
-        if filters and filters.since and filters.until and filters.since > filters.until:
-            raise UsageError(f"the period starts ({filters.since}) after it ends ({filters.until})")
-        filters = self._canonical(filters)
+        filters = checked_request(wanted, text, filters)
         try:
             return self._similar(wanted, text, n, filters)
         except IndexDamaged as problem:  # seen in what a query read: the quick check on open passed it
@@ -361,14 +302,7 @@ class Home:
 
     def _similar(self, wanted: list[str], text: str | None, n: int, filters: Filters | None) -> list[Similar]:
         searcher, queries = self._queries(wanted)
-        results = [
-            Similar(paper.id, paper, searcher.similar(vector, paper.text, n=n, exclude=(key,), filters=filters))
-            for key, paper, vector in queries
-        ]
-        if text is not None:
-            vector = embed_texts(self.store, searcher.model, [text], self._model)[0]
-            results.append(Similar(text, None, searcher.similar(vector, text, n=n, filters=filters)))
-        return results
+        return similar_results(self.store, self._model, searcher, queries, text, n, filters)
 
     def similar_by_id(self, paper_id: str, *, n: int = 10, filters: Filters | None = None) -> list[Paper]:
         """The `n` stored papers most like one paper, best first (`similar` for a single id, papers only)."""
@@ -382,7 +316,7 @@ class Home:
         lacking = [paper_id for paper_id in wanted if vectors.get(paper_id) is None]
         if lacking:
             with self._writing():
-                self._ensure_stored(lacking)
+                ensure_stored(self.store, self.events, self.settings, lacking)
                 self._prepare(paper_ids=lacking)
             searcher = self._searcher()
             found = self.store.get_keyed(wanted)
@@ -394,12 +328,6 @@ class Home:
                 raise IndexProblem(f"{paper_id} is not indexed: run semdigest index")
             queries.append((found[paper_id][0], found[paper_id][1], vector))
         return searcher, queries
-
-    @staticmethod
-    def _canonical(filters: Filters | None) -> Filters | None:
-        if filters is None or filters.ids is None:
-            return filters
-        return replace(filters, ids=tuple(dict.fromkeys(parse_id(raw).id for raw in filters.ids)))
 
     # --- topics and digests --------------------------------------------------------------------------------
 
@@ -427,7 +355,7 @@ class Home:
         the outbox, for the next mailing to send first, and says why in `result.mail.error`."""
         if email and include_all:
             raise UsageError("a complete ranking (--all) is not a digest: it is neither written nor mailed")
-        mail_settings = self._mail_settings() if email else None  # before the ranking's seconds are spent
+        mailing = mail_settings(self.settings, self.layout.config) if email else None  # fails before the ranking starts
         folder = out or self.layout.digests
         if folder.exists() and not folder.is_dir():  # before the ranking's seconds are spent
             raise OutputError(f"cannot write the digest to {folder}: not a folder")
@@ -438,17 +366,11 @@ class Home:
             result = build_digest(self.store, chosen, pool, start, end, show_seen=show_seen, include_all=include_all)
             if include_all:
                 return DigestResult(result)
-            with self.store.transaction():  # rolled back if any file cannot be written
-                for item in result.topics:
-                    fresh = [
-                        (ranked.paper.id, ranked.score, ranked.reason) for ranked in item.papers if not ranked.seen_on
-                    ]
-                    self.store.record_shown(item.topic.name, result.first, fresh)
-                write_files(render_digest(result, folder, self._feeds(result), self.settings.open_abstracts))
+            publish(self.store, result, folder, self.settings.open_abstracts)
             mail = None
-            if mail_settings:
-                message = digest_mail(result, sender=mail_settings.sender, to=mail_settings.to)
-                mail = deliver(mail_settings, self.layout.outbox, result.label, message)
+            if mailing:
+                message = digest_mail(result, sender=mailing.sender, to=mailing.to)
+                mail = deliver(mailing, self.layout.outbox, result.label, message)
             return DigestResult(result, folder / result.label / "README.md", mail)
 
     def run(
@@ -462,7 +384,7 @@ class Home:
         """The daily job, under one lock: fetch today's listing, embed and index it, write (and, with
         `email`, mail) the digest."""
         if email:
-            self._mail_settings()  # a missing [email] table fails before anything is fetched
+            mail_settings(self.settings, self.layout.config)  # a missing [email] table fails before anything is fetched
         with self._writing(create=True):
             fetched = self.fetch(categories)
             if fetched.day is None or fetched.total == 0:
@@ -505,7 +427,8 @@ class Home:
         with self._writing():
             before = find_topic(self.topics(path).all(), topic)
             after = change.apply(before)
-            self._ensure_stored([parse_id(raw).id for raw in (*change.liked, *change.unliked)])
+            examples = [parse_id(raw).id for raw in (*change.liked, *change.unliked)]
+            ensure_stored(self.store, self.events, self.settings, examples)
             start, _ = choose_period(self.store.listing_days(), day, None, None)
             pool = self._pool(period_papers(self.store, start, start), [before, after])
             seen = self.store.seen_before(topic, start)
@@ -525,14 +448,6 @@ class Home:
         return ListRanker(pool_of(self.store, [found[i] for i in ids if i in found], self._open_indexes(), self.embed))
 
     # --- the stages, wired ---------------------------------------------------------------------------------
-
-    def _mail_settings(self) -> EmailSettings:
-        email = self.settings.email
-        if email is None:
-            raise ConfigError(f"--email needs an [email] table in {self.layout.config} (smtp_host, from, to)")
-        if email.username and not email.password:
-            raise ConfigError(f"[email] username {email.username!r} needs its password in $SEMDIGEST_SMTP_PASSWORD")
-        return email
 
     @contextmanager
     def _writing(self, *, create: bool = False) -> Iterator[None]:
@@ -559,81 +474,6 @@ class Home:
                     self._lock_depth = 0
         except OSError as error:
             raise os_problem(error) from None
-
-    def _client(self) -> Client:
-        from ..sources.arxiv import Client  # httpx and feedparser load only when arXiv is asked
-
-        s = self.settings
-        # retries back off from the politeness delay itself: 3 s, 6 s, 12 s ... against arXiv
-        return Client(
-            s.api_url, s.rss_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries, on_wait=self.events.say
-        )
-
-    def _oai_client(self) -> OaiClient:
-        from ..sources.oai import OaiClient
-
-        s = self.settings
-        return OaiClient(s.oai_url, delay=s.delay, backoff=s.delay, max_retries=s.max_retries, on_wait=self.events.say)
-
-    def _store_papers(
-        self, papers: Iterator[Paper] | Sequence[Paper], progress: Callable[[int], None] | None = None
-    ) -> UpsertCounts:
-        """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes.
-        A source that fails part way (arXiv down at page 5 of `fetch --date`, a file cut short) keeps the
-        papers it gave before the failure."""
-        counts = UpsertCounts()
-        iterator = iter(papers)
-        while True:
-            batch: list[Paper] = []
-            try:
-                batch.extend(islice(iterator, BATCH))
-            except SemdigestError:
-                counts.add(self._upsert(batch))
-                if kept := counts.new + counts.updated + counts.unchanged:
-                    self.events.say(f"stored the {kept} papers that came before this error; run it again for the rest")
-                raise
-            if not batch:
-                return counts
-            counts.add(self._upsert(batch))
-            if progress:
-                progress(len(batch))
-
-    def _upsert(self, papers: list[Paper]) -> UpsertCounts:
-        """One batch into the store, each field cut to its size limit; what was cut, and the new papers that
-        came without a title or an abstract (not stored), are reported."""
-        fitted = []
-        for paper in papers:
-            paper, cuts = bounded(paper)
-            fitted.append(paper)
-            if cuts:
-                self.events.say(f"warning: {paper.id} is larger than any real paper, cut: {', '.join(cuts)}")
-        counts = self.store.upsert(fitted)
-        if lacking := counts.incomplete:
-            shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
-            self.events.say(f"warning: not stored, as they came without a title or an abstract: {shown}")
-        return counts
-
-    def _ensure_stored(self, paper_ids: Sequence[str]) -> None:
-        """Fetch the papers the store lacks from arXiv; one arXiv does not know is an error."""
-        self._store_unknown(paper_ids, all_or_none=True)
-
-    def _store_unknown(self, paper_ids: Sequence[str], *, all_or_none: bool = False) -> list[str]:
-        """Fetch the papers the store lacks from arXiv, all in one id_list lookup, and store them; returns
-        the ids arXiv does not know (`all_or_none`: raise UnknownPaper instead, storing nothing)."""
-        stored = self.store.get_many(list(paper_ids))  # one query, however large the library
-        unknown = [paper_id for paper_id in dict.fromkeys(paper_ids) if paper_id not in stored]
-        if not unknown:
-            return []
-        named = ", ".join(unknown) if len(unknown) <= 5 else f"{len(unknown)} papers"
-        self.events.say(f"fetching {named} from arXiv ...")
-        with self._client() as client:
-            lookup = client.lookup(unknown)
-        if lookup.missing and all_or_none:
-            raise UnknownPaper(f"arXiv does not know {', '.join(lookup.missing)}")
-        incomplete = self._store_papers(lookup.papers).incomplete
-        if incomplete and all_or_none:
-            raise ArxivError(f"arXiv sent {', '.join(incomplete)} without a title or an abstract: try again later")
-        return [*lookup.missing, *incomplete]  # a paper arXiv sent without its text is not resolved either
 
     def _prepare(self, *, paper_ids: Sequence[str] | None = None, rebuild: bool = False) -> IndexResult:
         """Embed what has no vector yet (of these papers), then update both indexes: the `index` stage."""
@@ -703,16 +543,3 @@ class Home:
         references = [paper_id for topic in topics for paper_id in (*topic.examples, *topic.negatives)]
         self._prepare(paper_ids=[paper.id for paper in papers] + references)
         return pool_of(self.store, papers, self._open_indexes(), self.embed)
-
-    def _feeds(self, digest: Digest) -> dict[str, list[FeedEntry]]:
-        """Each topic's recent seen-history (what its feed publishes: never less than this digest's papers),
-        with the papers."""
-        feeds = {}
-        for result in digest.topics:
-            topic = result.topic
-            history = self.store.shown_history(topic.name, max(FEED_ENTRIES, len(result.papers)))
-            papers = self.store.get_many([paper_id for paper_id, *_ in history])
-            feeds[topic.name] = [
-                (papers[pid], day, score, reason) for pid, day, score, reason in history if pid in papers
-            ]
-        return feeds

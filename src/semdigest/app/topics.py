@@ -21,6 +21,7 @@ from ..ranking.topics import (
 )
 from ..sources.ids import parse_id
 from ..sources.library import Unresolved, read_library
+from .intake import ensure_stored, store_unknown
 from .reports import LibraryImport
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class TopicsFile:
             raise InputFileError(f"{source}: no arXiv paper in its {reading.entries} entries{example}")
         with self.home._writing():
             before = self.get(name)  # an unknown topic fails before anything is fetched
-            missing = set(self.home._store_unknown(reading.ids))
+            missing = set(store_unknown(self.home.store, self.home.events, self.home.settings, reading.ids))
             found = [paper_id for paper_id in reading.ids if paper_id not in missing]
             if not found:
                 raise InputFileError(f"{source}: arXiv knows none of its {len(reading.ids)} ids")
@@ -121,7 +122,7 @@ class TopicsFile:
         ids = [parse_id(raw).id for raw in (*liked, *unliked)]  # malformed ids fail before anything else
         with self.home._writing():
             self.get(name)  # an unknown topic fails before anything is fetched
-            self.home._ensure_stored(ids)
+            ensure_stored(self.home.store, self.home.events, self.home.settings, ids)
             return self._change(name, lambda topic: with_examples(topic, liked, unliked))
 
     def _change(self, name: str, change: Callable[[Topic], Topic]) -> Topic:
