@@ -12,6 +12,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -71,7 +72,8 @@ def test_parallel_topic_edits_are_all_kept(home):
 
 def test_an_edit_during_a_like_is_not_lost(home, arxiv_server):
     """`topics like` fetches the paper while holding the lock; an `add` meanwhile waits and both are saved."""
-    arxiv_server.route("/api/query", Reply(200, fixture("api2026_idlist_1605.08386_unversioned.xml"), delay=1.5))
+    answer = threading.Event()  # arXiv answers the like only once the add is seen waiting (no race with start-up)
+    arxiv_server.route("/api/query", Reply(200, fixture("api2026_idlist_1605.08386_unversioned.xml"), hold=answer))
     with Home.open(home) as opened:
         opened.topics().add(Topic(name="Agents", keywords=(("agent",),)))
     like = _semdigest(home, "topics", "like", "Agents", "1605.08386")
@@ -80,9 +82,11 @@ def test_an_edit_during_a_like_is_not_lost(home, arxiv_server):
         assert time.monotonic() < deadline and like.poll() is None, like.stderr.read()
         time.sleep(0.05)
     add = _semdigest(home, "topics", "add", "Robots", "-k", "robot")
+    waiting = add.stderr.readline()
+    answer.set()
+    assert "waiting for another semdigest process" in waiting, waiting
     assert like.wait(timeout=120) == 0, like.stderr.read()
-    assert add.wait(timeout=120) == 0
-    assert "waiting for another semdigest process" in add.stderr.read()
+    assert add.wait(timeout=120) == 0, add.stderr.read()
     with Home.open(home) as opened:
         topics = {topic.name: topic for topic in opened.topics().all()}
     assert set(topics) == {"Agents", "Robots"} and topics["Agents"].examples == ("1605.08386",)
