@@ -38,7 +38,8 @@ import numpy as np
 import scalekit
 
 CACHE = Path(__file__).parent / ".cache" / "scale"
-SHARED_HOME = Path(os.environ.get("SCALE_VECTORS_HOME", "/work/bench-cache/corpus"))  # real vectors, read only
+# real vectors, read only: quality.py's and speed.py's home of the whole corpus, unless named
+SHARED_HOME = Path(os.environ.get("SCALE_VECTORS_HOME", Path(__file__).parent / ".cache" / "corpus"))
 SEMDIGEST = [sys.executable, "-m", "semdigest"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
 MODEL = "all-MiniLM-L6-v2+onnx-int8"  # the default model's id: `semdigest index` finds every vector cached
@@ -107,10 +108,10 @@ class Run:
         return self.child("vectors")
 
     def faiss(self) -> dict:
-        return {**self.child("faiss"), "bytes": size_of(self.home / "index" / "vectors")}
+        return {**self.child("faiss"), "bytes": size_of(building(self) / "vectors")}
 
     def bm25(self) -> dict:
-        return {**self.child("bm25"), "bytes": size_of(self.home / "index" / "lexical")}
+        return self.child("bm25")  # its size measured before it publishes the generation
 
     def index(self) -> dict:
         seconds, peak, out = self.cli("index")
@@ -181,38 +182,51 @@ def child_vectors(run: Run) -> dict:
     return {"seconds": time.perf_counter() - start, "vectors": len(missing), "real_sources": len(real)}
 
 
+def building(run: Run) -> Path:
+    """The index generation the faiss and bm25 phases build, apart from the live one until bm25 publishes it."""
+    return layout(run).index / ".tmp-bench"
+
+
 def child_faiss(run: Run) -> dict:
     """The FAISS index and the calibration sample, built as `semdigest index` builds them."""
     from semdigest.indexes.sample import Sample
     from semdigest.indexes.vectors import VectorIndex
     from semdigest.store import Store
 
-    folder = index_dir(run)
+    folder = building(run)
     start = time.perf_counter()
     with Store(layout(run).db) as store:
         keys, hashes = store.embedded_keys(MODEL)
         index = VectorIndex.build(MODEL, keys, hashes, lambda wanted: store.vectors(MODEL, wanted))
-        folder.vectors_dir.mkdir(parents=True, exist_ok=True)
-        index.save(folder.vectors_dir)
+        (folder / "vectors").mkdir(parents=True, exist_ok=True)
+        index.save(folder / "vectors")
         vectors_of = lambda wanted: store.vectors(MODEL, wanted)
-        Sample.choose(MODEL, index.state.sorted_keys, vectors_of, index.dim).save(folder.sample_path)
+        Sample.choose(MODEL, index.state.sorted_keys, vectors_of, index.dim).save(folder / "sample.npz")
     return {"seconds": time.perf_counter() - start, "kind": index.kind}
 
 
 def child_bm25(run: Run) -> dict:
-    """The BM25 index of the FAISS index's papers, built as `semdigest index` builds it, and its SYNC marker."""
+    """The BM25 index of the FAISS index's papers, built as `semdigest index` builds it; then the generation is
+    published as `semdigest index` publishes one (its manifest last, then the CURRENT pointer)."""
     from semdigest.files import atomic_write_text
+    from semdigest.indexes import manifest
+    from semdigest.indexes.directory import POINTER
     from semdigest.indexes.lexical import Bm25Index
-    from semdigest.indexes.vectors import VectorIndex, read_manifest
+    from semdigest.indexes.vectors import VectorIndex
     from semdigest.store import Store
 
-    folder = index_dir(run)
+    folder = building(run)
     start = time.perf_counter()
     with Store(layout(run).db) as store:
-        keys = VectorIndex.open(folder.vectors_dir).state.sorted_keys
-        Bm25Index.build_into(folder.lexical_dir, keys, store.texts)
-    atomic_write_text(folder.sync_path, read_manifest(folder.vectors_dir).checksum + "\n")
-    return {"seconds": time.perf_counter() - start}
+        keys = VectorIndex.open(folder / "vectors").state.sorted_keys
+        Bm25Index.build_into(folder / "lexical", keys, store.texts)
+    seconds = time.perf_counter() - start
+    bytes_ = size_of(folder / "lexical")
+    manifest.write(folder, MODEL)
+    name = f"g{time.time_ns()}-{os.getpid()}"
+    os.replace(folder, folder.parent / name)
+    atomic_write_text(folder.parent / POINTER, name + "\n")
+    return {"seconds": seconds, "bytes": bytes_}
 
 
 def layout(run: Run):
