@@ -254,12 +254,31 @@ def test_a_store_made_before_harvests_gains_the_table_and_keeps_its_papers(tmp_p
         old.upsert([PAPER])
     db = sqlite3.connect(tmp_path / "old.db")  # back to schema v3, as semdigest left it before harvests
     db.execute("DROP TABLE harvests")
+    db.execute("DROP INDEX papers_hash")
+    db.execute("DROP INDEX embeddings_keys")
     db.execute("PRAGMA user_version=3")
     db.close()
 
     with Store(tmp_path / "old.db") as upgraded:
         assert upgraded.get(PAPER.id) == PAPER and upgraded.harvest_checkpoint("arXiv", "") is None
-        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
+
+
+def test_the_joins_with_the_embedding_cache_read_only_covering_indexes(tmp_path):
+    """At 2.7M papers a join that reads the tables themselves reads ~8 GB (texts and vectors inline)."""
+    with Store(tmp_path / "s.db") as store:
+        store.upsert([PAPER])
+        joins: list[str] = []
+        store.db.set_trace_callback(lambda sql: joins.append(sql) if "JOIN embeddings" in sql else None)
+        store.embedded_keys("m")
+        store.unembedded_hashes("m")
+        store.unembedded_page("m", 0, 10)
+        store.db.set_trace_callback(None)
+        assert len(joins) == 3
+        for query in joins:
+            plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query))
+            assert "INDEX embeddings_keys" in plan and "PRIMARY KEY (model" not in plan, (query, plan)
+            assert "SCAN p\n" not in plan + "\n", (query, plan)  # papers by index or key, never read whole
 
 
 def test_a_paper_twice_in_one_batch_is_merged_like_two_batches(tmp_path):
