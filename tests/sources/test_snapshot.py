@@ -14,7 +14,8 @@ import pytest
 
 from semdigest import Home
 from semdigest.errors import InputFileError
-from semdigest.sources.snapshot import snapshot_paper, split_authors
+from semdigest.sources import snapshot
+from semdigest.sources.snapshot import SnapshotReading, read_snapshot, snapshot_paper, split_authors
 
 CORPUS = Path(__file__).parents[3] / "shared" / "corpus" / "papers.jsonl.gz"
 FIRST = 5000
@@ -271,3 +272,37 @@ def test_version_dates_read_fast_equal_the_email_parser(created):
         expected = None
     paper = snapshot_paper({"id": "2508.12079", "title": "T", "abstract": "A", "versions": [{"created": created}]})
     assert paper.published == expected
+
+
+def _read(path: Path) -> tuple[list, SnapshotReading, str]:
+    """Every paper the reader yields (those before an error too), what it noted, and the error if any."""
+    reading, papers = SnapshotReading(), []
+    try:
+        papers.extend(read_snapshot(path, reading))
+    except InputFileError as error:
+        return papers, reading, str(error)
+    return papers, reading, ""
+
+
+def test_worker_processes_read_a_large_file_exactly_as_one_process_does(tmp_path, first_lines, monkeypatch):
+    with gzip.open(first_lines, "rb") as source:
+        lines = source.readlines()[:3000]
+    lines[7] = b"{not json\n"
+    lines[1999] = b"[1, 2]\n"  # the last line of a block
+    huge = json.loads(lines[2500])
+    lines[2500] = (json.dumps({**huge, "abstract": "word " * 10_000}) + "\n").encode()
+    whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl.gz"
+    whole.write_bytes(b"".join(lines))
+    cut.write_bytes(gzip.compress(b"".join(lines))[:200_000])
+    alone = {path: _read(path) for path in (whole, cut)}
+
+    monkeypatch.setattr(snapshot, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(snapshot, "BLOCK", 300)
+    assert snapshot._workers(whole) >= 1
+    for path, (papers, reading, error) in alone.items():
+        parallel_papers, parallel_reading, parallel_error = _read(path)
+        assert parallel_papers == papers and [p.hash for p in parallel_papers] == [p.hash for p in papers]
+        assert parallel_reading == reading and parallel_error == error
+    assert len(alone[whole][0]) == 2998 and [bad.line for bad in alone[whole][1].bad] == [8, 2000]
+    assert [line.line for line in alone[whole][1].cut] == [2501]
+    assert "unreadable after line" in alone[cut][2] and len(alone[cut][0]) > 300

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 import re
+import signal
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parsedate_to_datetime
@@ -22,6 +27,9 @@ from .limits import RAW_LIMITS, cut_raw
 EMBEDDED_DAY = "day-2025-08-18.jsonl"  # 367 real papers of one listing day, shipped for the demo
 SEED_TOPICS = "seed-topics.json"  # the keyword digest's topics, which the demo imports
 NOT_A_SNAPSHOT = 20  # bad lines before any paper that make a file "not a snapshot"
+BLOCK = 2_000  # lines parsed at a time: ~4 MB of the public snapshot
+PARALLEL_FROM = 32 << 20  # bytes of a file worth parsing in worker processes (~16,000 papers)
+MAX_WORKERS = 4
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # "Mon, 2 Apr 2007 19:18:42 GMT": how every version date of the public snapshot is written
 _GMT = re.compile(
@@ -57,27 +65,113 @@ def read_snapshot(path: Path, reading: SnapshotReading) -> Iterator[Paper]:
     """The papers of a `.jsonl` / `.jsonl.gz` snapshot, streamed; bad lines are noted in `reading`.
 
     A file none of whose first NOT_A_SNAPSHOT lines is a paper (a binary file, another JSON format) is
-    an InputFileError, not an ingest of nothing with hundreds of bad lines."""
+    an InputFileError, not an ingest of nothing with hundreds of bad lines. A large file is parsed by worker
+    processes, a block of lines each, while this process stores what they parsed (`_parsed`)."""
     papers = 0
     with _open(path) as handle:
-        try:
-            for number, raw in enumerate(handle, start=1):
-                reading.lines = number
-                if raw.strip():
-                    paper = _parse_line(raw, number, reading)
-                    if paper is not None:
-                        papers += 1
-                        yield paper
-                    elif not papers and len(reading.bad) >= NOT_A_SNAPSHOT:
-                        break
-        except (EOFError, gzip.BadGzipFile, OSError) as error:
-            raise InputFileError(f"{path}: unreadable after line {reading.lines} ({error})") from None
+        for parsed in _parsed(_blocks(handle, path), workers=_workers(path)):
+            reading.lines = parsed.last
+            reading.cut.extend(parsed.cut)
+            if not papers and not parsed.papers and len(reading.bad) + len(parsed.bad) >= NOT_A_SNAPSHOT:
+                reading.bad.extend(parsed.bad[: NOT_A_SNAPSHOT - len(reading.bad)])
+                reading.lines = reading.bad[-1].line
+                break
+            reading.bad.extend(parsed.bad)
+            papers += len(parsed.papers)
+            yield from parsed.papers
     if reading.bad and not papers:
         first = reading.bad[0]
         raise InputFileError(
             f"{path} is not an arXiv metadata snapshot: none of its first {len(reading.bad)} records is a paper"
             f" (line {first.line}: {first.reason})"
         )
+
+
+@dataclass(frozen=True)
+class _Block:
+    first: int  # the number of its first line
+    lines: list[bytes]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    last: int  # the number of the block's last line
+    papers: list[Paper]
+    bad: list[BadLine]
+    cut: list[CutLine]
+
+
+def _blocks(handle: IO[bytes], path: Path) -> Iterator[_Block]:
+    """The file's lines, BLOCK at a time; a file that cannot be read to its end (a truncated .gz) gives the
+    lines before the damage, then an InputFileError."""
+    number, lines = 1, []
+    try:
+        for raw in handle:
+            lines.append(raw)
+            if len(lines) == BLOCK:
+                yield _Block(number, lines)
+                number, lines = number + BLOCK, []
+    except (EOFError, gzip.BadGzipFile, OSError) as error:
+        yield _Block(number, lines)
+        raise InputFileError(f"{path}: unreadable after line {number + len(lines) - 1} ({error})") from None
+    yield _Block(number, lines)
+
+
+def _parsed(blocks: Iterator[_Block], workers: int) -> Iterator[_Parsed]:
+    """Each block parsed, in file order: here, or by `workers` processes with a few blocks in flight (a bounded
+    window: Executor.map would read the whole file ahead). What was read before a read error comes out first."""
+    if not workers:
+        yield from map(_parse_block, blocks)
+        return
+    context = multiprocessing.get_context("forkserver")  # no copy of the store's connection in the workers
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    pending: deque[Future[_Parsed]] = deque()
+    try:
+        try:
+            for block in blocks:
+                pending.append(pool.submit(_parse_block, block))
+                if len(pending) > 2 * workers:
+                    yield pending.popleft().result()
+        except InputFileError:
+            while pending:
+                yield pending.popleft().result()
+            raise
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _parse_block(block: _Block) -> _Parsed:
+    parsed = _Parsed(block.first + len(block.lines) - 1, [], [], [])
+    for number, raw in enumerate(block.lines, start=block.first):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            cuts: list[str] = []
+            paper = snapshot_paper(record, cuts)
+            if cuts:
+                parsed.cut.append(CutLine(number, paper.id, tuple(cuts)))
+            parsed.papers.append(paper)
+        except (ValueError, SemdigestError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            parsed.bad.append(BadLine(number, str(error).splitlines()[0][:200]))
+    return parsed
+
+
+def _workers(path: Path) -> int:
+    """Worker processes for a file: none for a small one (a day's papers: starting them costs more)."""
+    try:
+        large = path.stat().st_size >= PARALLEL_FROM
+    except OSError:
+        large = False
+    return min(MAX_WORKERS, os.cpu_count() or 1) if large else 0
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle: no traceback per worker
 
 
 def snapshot_paper(record: dict, cuts: list[str] | None = None) -> Paper:
@@ -162,21 +256,6 @@ def _day(value: object) -> date | None:
     except ValueError:
         pass
     raise ValueError(f"update_date is not a YYYY-MM-DD day: {str(value)[:40]!r}")
-
-
-def _parse_line(raw: bytes, number: int, report: SnapshotReading) -> Paper | None:
-    try:
-        record = json.loads(raw.decode("utf-8"))
-        if not isinstance(record, dict):
-            raise ValueError("not a JSON object")
-        cuts: list[str] = []
-        paper = snapshot_paper(record, cuts)
-        if cuts:
-            report.cut.append(CutLine(number, paper.id, tuple(cuts)))
-        return paper
-    except (ValueError, SemdigestError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        report.bad.append(BadLine(number, str(error).splitlines()[0][:200]))
-        return None
 
 
 def _open(path: Path) -> IO[bytes]:
