@@ -11,7 +11,7 @@ import pytest
 
 from semdigest.errors import IndexProblem
 from semdigest.indexes import lexical
-from semdigest.indexes.lexical import Bm25Index, tokenize
+from semdigest.indexes.lexical import Bm25Index, tokenize, top_n
 
 QUERIES = ["sparse attention for long context", "reward model", "the of and", "", "Dense Rewards > RL"]
 
@@ -212,7 +212,42 @@ def test_an_update_by_segments_scores_like_remove_then_add(
     Bm25Index.load(tmp_path).update_into(tmp_path, removed, added, lambda wanted: [text_of[key] for key in wanted])
     updated = Bm25Index.load(tmp_path)
     expected = Bm25Index.build(keys[:300], texts[:300]).remove(removed).add(added, [text_of[k] for k in added])
-    for name in ("keys", "doc_len", "term_hash", "indptr"):
+    for name in lexical._ARRAYS:  # the revised papers' postings too are in row order within their terms
         assert np.array_equal(getattr(updated, name), getattr(expected, name)), name
+    candidates = [keys[55], keys[3], keys[320], 999_999]
     for query in [*QUERIES, "zebrafish", texts[5], texts[320]]:
-        np.testing.assert_allclose(updated.scores(query), expected.scores(query), rtol=1e-6, atol=1e-7)
+        assert np.array_equal(updated.scores(query), expected.scores(query))
+        assert np.array_equal(updated.scores(query, candidates), updated.pick(expected.scores(query), candidates))
+
+
+def test_best_is_the_exact_top_when_every_term_fits_the_budget(index: Bm25Index, day) -> None:
+    keys, texts = day
+    allowed = np.array(keys[::3])
+    for query in [*QUERIES, texts[7], texts[100]]:
+        scores = index.scores(query)
+        top = top_n(scores, 25)
+        assert np.array_equal(index.best(query, 25), index.keys[top[scores[top] > 0]])
+        masked = np.where(np.isin(index.keys, allowed), scores, 0)
+        top = top_n(masked, 25)
+        assert np.array_equal(index.best(query, 25, allowed), index.keys[top[masked[top] > 0]])
+
+
+def test_best_reads_the_rarest_terms_first_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"language models for task {i}" for i in range(40)] + ["zebrafish larvae", "larvae of insects"]
+    idx = Bm25Index.build(range(len(texts)), texts)
+    reads: list[int] = []
+    checked = lexical._check_postings
+    monkeypatch.setattr(lexical, "_check_postings", lambda rows, df, n: reads.append(len(rows)) or checked(rows, df, n))
+    monkeypatch.setattr(lexical, "CANDIDATE_POSTINGS", 3)  # room for "zebrafish" (1) and "larvae" (2) only
+    assert idx.best("zebrafish larvae language models", 5).tolist() == [40, 41]
+    assert reads == [3]
+    monkeypatch.setattr(lexical, "CANDIDATE_POSTINGS", 0)  # always at least the rarest term
+    assert idx.best("zebrafish larvae language models", 5).tolist() == [40]
+
+
+@pytest.mark.parametrize("n", [1, 5, 50, 299, 1000])
+def test_top_n_equals_the_stable_full_sort_with_ties(n):
+    rng = np.random.default_rng(n)
+    scores = rng.integers(0, 20, size=5000).astype(np.float32)  # many ties, also at the cut
+    assert np.array_equal(top_n(scores, n), np.argsort(-scores, kind="stable")[:n])
+    assert np.array_equal(top_n(scores[:10], n), np.argsort(-scores[:10], kind="stable")[:n])
