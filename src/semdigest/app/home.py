@@ -40,13 +40,22 @@ from ..ranking.rank import Explanation, Pool, compare, explain, rank_topic
 from ..ranking.search import Filters, Searcher
 from ..ranking.topics import Topic, TopicChange, find_topic, replace_topic, save_topics
 from ..sources.ids import parse_id
-from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, read_snapshot
+from ..sources.snapshot import EMBEDDED_DAY, SEED_TOPICS, SnapshotReading, embedded_data, is_large, read_snapshot
 from ..store import Stats, Store
 from .datadir import make_home, open_store, require_home
 from .events import Events
 from .firstrun import init_home, paths_of
 from .history import export_history, import_history
-from .intake import BATCH, arxiv_client, check_submission_day, ensure_stored, fetch_listing, oai_client, store_papers
+from .intake import (
+    BATCH,
+    BULK_BATCH,
+    arxiv_client,
+    check_submission_day,
+    ensure_stored,
+    fetch_listing,
+    oai_client,
+    store_papers,
+)
 from .mail import deliver
 from .publish import ListRanker, mail_settings, publish
 from .reports import (
@@ -187,7 +196,9 @@ class Home:
         reading = SnapshotReading()
         meter = self.events.meter(f"ingesting {path.name}")
         with self._writing(create=True):
-            counts = store_papers(self.store, self.events, read_snapshot(path, reading), progress=meter.advance)
+            papers = read_snapshot(path, reading)
+            batch_size = BULK_BATCH if is_large(path) else BATCH  # a stream (a pipe, a FIFO) commits as it comes
+            counts = store_papers(self.store, self.events, papers, progress=meter.advance, batch_size=batch_size)
         meter.finish()
         return IngestReport(counts, reading.lines, tuple(reading.bad), tuple(reading.cut))
 

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from ..sources.oai import OaiClient
 
 BATCH = 1000  # papers per transaction: an interrupted run loses at most this much work, never data
+# papers per transaction from a large file: each commit rewrites every index page its papers touched, and the
+# index on content hashes takes them in random order (200,000 papers: 23.8 s in batches of 1,000, 17.9 s in
+# batches of 10,000, 17.1 s in batches of 1,000 without that index)
+BULK_BATCH = 10_000
 ARXIV_BEGAN = date(1991, 8, 1)  # its first papers (hep-th/9108xxx) were submitted in August 1991
 
 
@@ -72,6 +76,7 @@ def store_papers(
     events: Events,
     papers: Iterator[Paper] | Sequence[Paper],
     progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH,
 ) -> UpsertCounts:
     """Store papers in batches, one transaction each: an interrupted run keeps what it had, a rerun resumes.
     A source that fails part way (arXiv down at page 5 of `fetch --date`, a file cut short) keeps the
@@ -81,7 +86,7 @@ def store_papers(
     while True:
         batch: list[Paper] = []
         try:
-            batch.extend(islice(iterator, BATCH))
+            batch.extend(islice(iterator, batch_size))
         except SemdigestError:
             counts.add(upsert(store, events, batch))
             if kept := counts.new + counts.updated + counts.unchanged:

@@ -41,7 +41,7 @@ def bounded(paper: Paper) -> tuple[Paper, list[str]]:
             cuts.append(f"{name} {len(value)} -> {limit} characters")
     for name, limit in ITEM_LIMITS.items():
         items = getattr(paper, name)
-        if len(items) > limit or any(len(item) > NAME_LIMIT for item in items):
+        if len(items) > limit or max(map(len, items), default=0) > NAME_LIMIT:
             changes[name] = tuple(item[:NAME_LIMIT] for item in items[:limit])
             cuts.append(f"{name} {len(items)} -> {min(len(items), limit)} (each at most {NAME_LIMIT} characters)")
     return (dataclasses.replace(paper, **changes) if changes else paper), cuts  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ NOT_A_SNAPSHOT = 20  # bad lines before any paper that make a file "not a snapsh
 BLOCK = 2_000  # lines parsed at a time: ~4 MB of the public snapshot
 PARALLEL_FROM = 32 << 20  # bytes of a file worth parsing in worker processes (~16,000 papers)
 MAX_WORKERS = 4
+AHEAD = 10  # blocks in flight: the workers parse on while the writer commits a batch (5 blocks)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # "Mon, 2 Apr 2007 19:18:42 GMT": how every version date of the public snapshot is written
 _GMT = re.compile(
@@ -130,7 +131,7 @@ def _parsed(blocks: Iterator[_Block], workers: int) -> Iterator[_Parsed]:
         try:
             for block in blocks:
                 pending.append(pool.submit(_parse_block, block))
-                if len(pending) > 2 * workers:
+                if len(pending) > AHEAD:
                     yield pending.popleft().result()
         except InputFileError:
             while pending:
@@ -161,13 +162,17 @@ def _parse_block(block: _Block) -> _Parsed:
     return parsed
 
 
+def is_large(path: Path) -> bool:
+    """A regular file of PARALLEL_FROM bytes or more (a FIFO or a pipe has no size: its lines come as written)."""
+    try:
+        return path.stat().st_size >= PARALLEL_FROM
+    except OSError:
+        return False
+
+
 def _workers(path: Path) -> int:
     """Worker processes for a file: none for a small one (a day's papers: starting them costs more)."""
-    try:
-        large = path.stat().st_size >= PARALLEL_FROM
-    except OSError:
-        large = False
-    return min(MAX_WORKERS, os.cpu_count() or 1) if large else 0
+    return min(MAX_WORKERS, os.cpu_count() or 1) if is_large(path) else 0
 
 
 def _ignore_interrupts() -> None:
