@@ -27,10 +27,10 @@ from .limits import RAW_LIMITS, cut_raw
 EMBEDDED_DAY = "day-2025-08-18.jsonl"  # 367 real papers of one listing day, shipped for the demo
 SEED_TOPICS = "seed-topics.json"  # the keyword digest's topics, which the demo imports
 NOT_A_SNAPSHOT = 20  # bad lines before any paper that make a file "not a snapshot"
-BLOCK = 2_000  # lines parsed at a time: ~4 MB of the public snapshot
+BLOCK = 1_000  # lines parsed at a time: ~2 MB of the public snapshot
 PARALLEL_FROM = 32 << 20  # bytes of a file worth parsing in worker processes (~16,000 papers)
 MAX_WORKERS = 4
-AHEAD = 10  # blocks in flight: the workers parse on while the writer commits a batch (5 blocks)
+AHEAD = 6  # blocks in flight: the workers parse on while the writer commits a batch
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # "Mon, 2 Apr 2007 19:18:42 GMT": how every version date of the public snapshot is written
 _GMT = re.compile(
