@@ -83,10 +83,18 @@ MIGRATIONS: tuple[str, ...] = (
     # Covering indexes for the joins of papers with the embedding cache (which papers have a vector, which
     # lack one): without them each join read both tables whole, ~1.5 kB a row, minutes a day at 2.7M papers.
     # The queries name embeddings_keys (INDEXED BY): without statistics SQLite probes the table's primary key,
-    # whose leaves hold the vectors.
+    # whose leaves hold the vectors. The lookups of given papers' vectors say CROSS JOIN (papers first): with
+    # papers(hash) there, SQLite 3.40 chose to scan every vector of the model for an IN list of 500 keys.
+    # The embedding cache becomes a rowid table: a WITHOUT ROWID table keeps at most ~1 kB of a row in its B-tree
+    # page, so each 1.5 kB vector spilled onto an overflow page of its own (15 GB for 2.7M vectors where they
+    # hold 4 GB), too large for the page cache, and a lookup went to the disk (~2 ms).
     """
     CREATE INDEX papers_hash ON papers(hash);
-    CREATE INDEX embeddings_keys ON embeddings(model, hash);
+    CREATE TABLE embeddings_rows (model TEXT NOT NULL, hash TEXT NOT NULL, vector BLOB NOT NULL);
+    INSERT INTO embeddings_rows (model, hash, vector) SELECT model, hash, vector FROM embeddings ORDER BY model, hash;
+    DROP TABLE embeddings;
+    ALTER TABLE embeddings_rows RENAME TO embeddings;
+    CREATE UNIQUE INDEX embeddings_keys ON embeddings(model, hash);
     """,
 )
 
@@ -442,7 +450,7 @@ class Store:
                 row
                 for chunk in _chunks(list(paper_ids), 500)
                 for row in self.db.execute(
-                    "SELECT e.hash, e.vector FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
+                    "SELECT e.hash, e.vector FROM papers p CROSS JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
                     f" WHERE p.id IN ({', '.join('?' for _ in chunk)})",
                     (model, *chunk),
                 )
@@ -512,7 +520,7 @@ class Store:
             marks = ", ".join("?" for _ in chunk)
             found.update(
                 self.db.execute(
-                    f"SELECT p.key, e.vector FROM papers p JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
+                    f"SELECT p.key, e.vector FROM papers p CROSS JOIN embeddings e ON e.model = ? AND e.hash = p.hash"
                     f" WHERE p.key IN ({marks})",
                     (model, *chunk),
                 ).fetchall()

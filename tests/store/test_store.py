@@ -281,6 +281,47 @@ def test_the_joins_with_the_embedding_cache_read_only_covering_indexes(tmp_path)
             assert "SCAN p\n" not in plan + "\n", (query, plan)  # papers by index or key, never read whole
 
 
+def test_a_store_of_schema_v4_keeps_its_vectors_in_the_rowid_cache(tmp_path):
+    vectors = np.eye(3, 4, dtype=np.float32)
+    with Store(tmp_path / "s.db") as store:
+        store.upsert([PAPER])
+    db = sqlite3.connect(tmp_path / "s.db")  # back to v4: the cache WITHOUT ROWID, no covering indexes
+    db.executescript(
+        "DROP INDEX papers_hash; DROP TABLE embeddings; CREATE TABLE embeddings (model TEXT NOT NULL,"
+        " hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID; PRAGMA user_version=4;"
+    )
+    db.executemany("INSERT INTO embeddings VALUES ('m', ?, ?)", [(h, v.tobytes()) for h, v in zip("abc", vectors)])
+    db.commit()
+    db.close()
+    with Store(tmp_path / "s.db") as upgraded:
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        found = upgraded.cached("m", ["c", "a", "b"])
+        assert [found[h].tolist() for h in "abc"] == vectors.tolist()
+        upgraded.put_vectors("m", ["a"], vectors[2:])  # a key is still unique: replaced, not added
+        assert upgraded.cached("m", ["a"])["a"].tolist() == vectors[2].tolist()
+        assert upgraded.db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 3
+
+
+def test_vectors_of_given_papers_are_looked_up_paper_by_paper(tmp_path):
+    """An IN list of 500 keys made SQLite scan every vector of the model (4 GB at 2.7M papers) instead."""
+    papers = [replace(PAPER, id=f"2508.{10000 + i}", title=f"paper {i}") for i in range(500)]
+    with Store(tmp_path / "s.db") as store:
+        store.upsert(papers)
+        keys = list(store.keys([paper.id for paper in papers]).values())
+        vectors = np.random.default_rng(0).standard_normal((500, 8), dtype=np.float32)
+        store.put_vectors("m", [paper.hash for paper in papers], vectors / np.linalg.norm(vectors, axis=1)[:, None])
+        lookups: list[str] = []
+        store.db.set_trace_callback(lambda sql: lookups.append(sql) if "JOIN embeddings" in sql else None)
+        store.vectors("m", keys)
+        store._damaged("m", [paper.id for paper in papers])
+        store.db.set_trace_callback(None)
+        assert len(lookups) == 2
+        for query in lookups:
+            plan = [row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query)]
+            assert plan[0].startswith("SEARCH p USING"), plan  # the given papers first, each then its vector
+            assert "SEARCH e USING INDEX embeddings_keys (model=? AND hash=?)" in plan, plan
+
+
 def test_a_paper_twice_in_one_batch_is_merged_like_two_batches(tmp_path):
     v2 = replace(PAPER, version=2, abstract="Revised.", updated="2025-09-01T00:00:00Z", listed=date(2025, 9, 2))
     batches = {"one": [[PAPER, v2, PAPER]], "three": [[PAPER], [v2], [PAPER]]}
