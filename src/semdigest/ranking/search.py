@@ -62,11 +62,10 @@ class Searcher:
         """The `n` papers most like (`vector`, `text`), best first, without the papers of the `exclude`d keys."""
         excluded = {int(key) for key in exclude}
         allowed = self._allowed(filters) if filters else None
-        reads = _VectorReads(self.store, self.model)
-        pool = self._candidates(vector, text, excluded, allowed, reads)
+        pool = self._candidates(vector, text, excluded, allowed)
         if not pool:
             return []
-        vectors = reads(pool)
+        vectors = self.store.vectors(self.model, pool)
         fused = hybrid_scores(
             vector,
             vectors,
@@ -85,29 +84,11 @@ class Searcher:
             allowed = np.intersect1d(allowed, chosen)
         return allowed
 
-    def _candidates(
-        self, vector: np.ndarray, text: str, excluded: set[int], allowed: np.ndarray | None, reads: _VectorReads
-    ) -> list[int]:
+    def _candidates(self, vector: np.ndarray, text: str, excluded: set[int], allowed: np.ndarray | None) -> list[int]:
         if allowed is not None and len(allowed) == 0:
             return []
-        _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed, exact=reads)
+        exact = lambda keys: self.store.vectors(self.model, keys)  # re-ranks approximate candidates
+        _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed, exact=exact)
         top = self.lexical.best(text, POOL + len(excluded), allowed)  # papers sharing no term are no candidates
         pool = dict.fromkeys(int(key) for key in np.concatenate([dense[0], top]) if key >= 0)
         return [key for key in pool if key not in excluded and key in self.vectors.state]
-
-
-class _VectorReads:
-    """The store's vectors of one query's candidates, each read once. An approximate index re-ranks its 300
-    candidates by their exact vectors, half of the pool fused next: at 2.7M papers each read is a random page
-    of an 11.8 GB file, and the reads were two thirds of `similar`'s time."""
-
-    def __init__(self, store: Store, model: str) -> None:
-        self.store, self.model, self.read = store, model, dict[int, np.ndarray]()
-
-    def __call__(self, keys: Sequence[int]) -> np.ndarray:
-        missing = list(dict.fromkeys(int(key) for key in keys if int(key) not in self.read))
-        if missing:
-            self.read.update(zip(missing, self.store.vectors(self.model, missing)))
-        if not len(keys):
-            return np.empty((0, 0), dtype=np.float32)
-        return np.vstack([self.read[int(key)] for key in keys])
