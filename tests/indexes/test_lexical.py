@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from semdigest.errors import IndexProblem
-from semdigest.indexes import lexical
+from semdigest.indexes import lexical, lexical_merge
 from semdigest.indexes.lexical import Bm25Index, tokenize, top_n
 
 QUERIES = ["sparse attention for long context", "reward model", "the of and", "", "Dense Rewards > RL"]
@@ -187,7 +187,7 @@ def test_a_build_by_segments_equals_the_build_in_memory(
     day: tuple[list[int], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lexical, "SEGMENT", 50)  # 8 segments, merged 2,000 postings at a time
-    monkeypatch.setattr(lexical, "BLOCK", 2000)
+    monkeypatch.setattr(lexical_merge, "BLOCK", 2000)
     keys, texts = day
     text_of = dict(zip(keys, texts))
     Bm25Index.build_into(tmp_path, np.array(keys), lambda wanted: [text_of[key] for key in wanted])
@@ -201,7 +201,7 @@ def test_an_update_by_segments_scores_like_remove_then_add(
     day: tuple[list[int], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lexical, "SEGMENT", 40)
-    monkeypatch.setattr(lexical, "BLOCK", 1500)
+    monkeypatch.setattr(lexical_merge, "BLOCK", 1500)
     keys, texts = day
     text_of = dict(zip(keys[:300], texts[:300]))
     Bm25Index.build_into(tmp_path, np.array(keys[:300]), lambda wanted: [text_of[key] for key in wanted])

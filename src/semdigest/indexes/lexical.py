@@ -13,19 +13,18 @@ memory-maps six arrays (no vocabulary to parse: terms are sorted 64-bit hashes).
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import IndexDamaged, IndexProblem
+from .lexical_merge import durable, merge_parts, saver
 
 # Lucene's English stop list (as bm25s uses): short on purpose; IDF already discounts what is
 # frequent, and a longer list (sklearn's 318 words) measured no better.
@@ -44,7 +43,6 @@ _POINTER = "CURRENT"  # names the live generation inside an index directory
 TOKENIZER = "w2+lucene33+sstem/2"
 SEGMENT = 50_000  # texts tokenized into one segment in memory before it goes to disk
 # Peak RSS of a whole build: 0.96 GB at 78k papers (one segment), 1.04 GB at 250k (5 segments).
-BLOCK = 8_000_000  # postings merged at a time (~0.3 GB of temporary arrays)
 CANDIDATE_POSTINGS = 4_000_000  # postings `best` reads at most (~40 ms): every term's below ~200,000 papers
 
 
@@ -289,7 +287,7 @@ class Bm25Index:
 
         def write(generation: Path) -> None:
             for name in _ARRAYS:
-                _durable(generation / f"{name}.npy", _saver(np.ascontiguousarray(getattr(self, name))))
+                durable(generation / f"{name}.npy", saver(np.ascontiguousarray(getattr(self, name))))
 
         _publish(Path(directory), write)
 
@@ -326,7 +324,7 @@ class Bm25Index:
                 segment.mkdir()
                 Bm25Index.empty().add(chunk, texts_of(chunk.tolist()))._write_arrays(segment)
                 parts.append((Bm25Index(*_mapped(segment)), np.ones(len(chunk), bool)))
-            _publish(root, lambda generation: _merge_parts(parts, generation))
+            _publish(root, lambda generation: merge_parts(parts, generation))
 
     def _write_arrays(self, folder: Path) -> None:
         for name in _ARRAYS:
@@ -379,9 +377,9 @@ def _publish(root: Path, write: Callable[[Path], None]) -> None:
     tmp = root / (gen + ".tmp")
     tmp.mkdir()
     write(tmp)
-    _durable(tmp / "tokenizer.txt", lambda f: f.write(TOKENIZER.encode()))
+    durable(tmp / "tokenizer.txt", lambda f: f.write(TOKENIZER.encode()))
     os.replace(tmp, root / gen)
-    _durable(root / "CURRENT.tmp", lambda f: f.write(gen.encode()))
+    durable(root / "CURRENT.tmp", lambda f: f.write(gen.encode()))
     os.replace(root / "CURRENT.tmp", root / _POINTER)
     for old in root.iterdir():
         if old.is_dir() and old.name != gen:
@@ -393,86 +391,6 @@ def _mapped(folder: Path) -> list[np.ndarray]:
     return [np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in _ARRAYS]
 
 
-def _term_blocks(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
-    """Ranges of terms holding about BLOCK postings each (a single term may hold more)."""
-    first, terms = 0, len(indptr) - 1
-    while first < terms:
-        last = int(np.searchsorted(indptr, indptr[first] + BLOCK, side="right")) - 1
-        last = min(max(last, first + 1), terms)
-        yield first, last
-        first = last
-
-
-def _kept_postings(part: Bm25Index, keep: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
-    """The terms (ids) and posting positions of terms first..last-1 whose documents are kept."""
-    start, end = int(part.indptr[first]), int(part.indptr[last])
-    term = np.repeat(np.arange(first, last), np.diff(part.indptr[first : last + 1]))
-    kept = keep[part.doc[start:end]]
-    return term[kept], np.flatnonzero(kept) + start
-
-
-def _merge_parts(parts: list[tuple[Bm25Index, np.ndarray]], folder: Path) -> None:
-    """Write the union of the parts' kept documents (keys disjoint) as one index's arrays into `folder`, a block
-    of the merged vocabulary at a time: each block's postings gathered from every part, sorted by (term, row)
-    and appended to the files. Written, not memory-mapped, and each part's pages released after each block:
-    a mapped output stayed resident (the 2.7M-paper build peaked at 4.9 GB RSS, 1.6 GB of it the output)."""
-    keys = np.sort(np.concatenate([part.keys[keep] for part, keep in parts]))
-    doc_len = np.zeros(len(keys), np.float32)
-    row_maps, counts = [], []
-    for part, keep in parts:
-        row_map = np.full(len(part.keys), -1, np.int64)
-        row_map[keep] = np.searchsorted(keys, part.keys[keep])
-        doc_len[row_map[keep]] = part.doc_len[keep]
-        count = np.zeros(len(part.term_hash), np.int64)
-        for first, last in _term_blocks(part.indptr):
-            term, _ = _kept_postings(part, keep, first, last)
-            count[first:last] = np.bincount(term - first, minlength=last - first)
-            _release(part.doc, part.tf)
-        row_maps.append(row_map)
-        counts.append(count)
-    vocab = np.unique(np.concatenate([part.term_hash[count > 0] for (part, _), count in zip(parts, counts)]))
-    total = np.zeros(len(vocab), np.int64)
-    for (part, _), count in zip(parts, counts):
-        total[np.searchsorted(vocab, part.term_hash[count > 0])] += count[count > 0]
-    indptr = np.zeros(len(vocab) + 1, np.int64)
-    np.cumsum(total, out=indptr[1:])
-    with open(folder / "doc.npy", "wb") as doc, open(folder / "tf.npy", "wb") as tf:
-        for handle, dtype in ((doc, np.int32), (tf, np.uint16)):
-            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
-            np.lib.format.write_array_header_1_0(handle, {**header, "shape": (int(indptr[-1]),)})
-        for first, last in _term_blocks(indptr):
-            terms, rows, tfs = [], [], []
-            for (part, keep), row_map in zip(parts, row_maps):
-                start = int(np.searchsorted(part.term_hash, vocab[first]))
-                end = int(np.searchsorted(part.term_hash, vocab[last - 1], side="right"))
-                if start < end:
-                    term, position = _kept_postings(part, keep, start, end)
-                    terms.append(np.searchsorted(vocab, part.term_hash[start:end])[term - start])
-                    rows.append(row_map[part.doc[position]])
-                    tfs.append(part.tf[position])
-                    _release(part.doc, part.tf)
-            row, term = np.concatenate(rows), np.concatenate(terms)
-            order = np.lexsort((row, term))
-            row[order].astype(np.int32).tofile(doc)
-            np.concatenate(tfs)[order].tofile(tf)
-        for handle in (doc, tf):
-            handle.flush()
-            os.fsync(handle.fileno())
-    for name, small in (("keys", keys), ("doc_len", doc_len), ("term_hash", vocab), ("indptr", indptr)):
-        _durable(folder / f"{name}.npy", _saver(small))
-
-
-def _release(*arrays: np.ndarray) -> None:
-    """Drop the pages of memory-mapped arrays from this process's memory (they stay in the page cache): a merge
-    reads every part once, and mapped pages it touched would otherwise count in its RSS to the end."""
-    for array in arrays:
-        base: object = array
-        while base is not None and not isinstance(base, mmap.mmap):
-            base = getattr(base, "_mmap", None) or getattr(base, "base", None)
-        if isinstance(base, mmap.mmap):
-            base.madvise(mmap.MADV_DONTNEED)
-
-
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """`np.argsort(-scores, kind="stable")[:n]` without sorting everything: at 2.7M papers the full sort took
     0.25 s of `similar`'s 0.3 s. The n-th best score is found by partition; ties with it are kept in index order."""
@@ -482,15 +400,3 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     above = np.flatnonzero(scores > cut)
     chosen = np.concatenate([above, np.flatnonzero(scores == cut)[: n - len(above)]])
     return chosen[np.argsort(-scores[chosen], kind="stable")]
-
-
-def _saver(array: np.ndarray) -> Callable[[BinaryIO], None]:
-    return lambda handle: np.save(handle, array)
-
-
-def _durable(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file and fsync it, so that the rename that publishes it cannot outrun its data."""
-    with open(path, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
