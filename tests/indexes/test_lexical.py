@@ -226,10 +226,10 @@ def test_best_is_the_exact_top_when_every_term_fits_the_budget(index: Bm25Index,
     for query in [*QUERIES, texts[7], texts[100]]:
         scores = index.scores(query)
         top = top_n(scores, 25)
-        assert np.array_equal(index.best(query, 25), index.keys[top[scores[top] > 0]])
+        assert np.array_equal(index.best(tokenize(query), 25), index.keys[top[scores[top] > 0]])
         masked = np.where(np.isin(index.keys, allowed), scores, 0)
         top = top_n(masked, 25)
-        assert np.array_equal(index.best(query, 25, allowed), index.keys[top[masked[top] > 0]])
+        assert np.array_equal(index.best(tokenize(query), 25, allowed), index.keys[top[masked[top] > 0]])
 
 
 def test_best_reads_the_rarest_terms_first_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,10 +239,10 @@ def test_best_reads_the_rarest_terms_first_within_its_budget(monkeypatch: pytest
     checked = lexical._check_postings
     monkeypatch.setattr(lexical, "_check_postings", lambda rows, df, n: reads.append(len(rows)) or checked(rows, df, n))
     monkeypatch.setattr(lexical, "CANDIDATE_POSTINGS", 3)  # room for "zebrafish" (1) and "larvae" (2) only
-    assert idx.best("zebrafish larvae language models", 5).tolist() == [40, 41]
+    assert idx.best(tokenize("zebrafish larvae language models"), 5).tolist() == [40, 41]
     assert reads == [3]
     monkeypatch.setattr(lexical, "CANDIDATE_POSTINGS", 0)  # always at least the rarest term
-    assert idx.best("zebrafish larvae language models", 5).tolist() == [40]
+    assert idx.best(tokenize("zebrafish larvae language models"), 5).tolist() == [40]
 
 
 @pytest.mark.parametrize("n", [1, 5, 50, 299, 1000])

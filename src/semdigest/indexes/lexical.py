@@ -176,50 +176,28 @@ class Bm25Index:
     ) -> np.ndarray:
         """`scores` for an already tokenized query; a repeated term counts once per occurrence,
         as in Lucene and bm25s. For `keys` alone, only their postings are looked up (`_scores_of`)."""
-        n = len(self.keys)
         t, qtf = self._terms(terms)
         if keys is not None and idf_keys is None:
             return self._scores_of(t, qtf, keys)
-        out = np.zeros(n, np.float32)
-        if len(t) and n:
-            df = self.indptr[t + 1] - self.indptr[t]
-            rows = np.concatenate([self.doc[self.indptr[i] : self.indptr[i + 1]] for i in t])
-            _check_postings(rows, df, n)
-            if idf_keys is None:
-                weight = self._idf_weights(t, qtf)
-            else:  # document frequencies among the idf_keys documents only
-                member = np.zeros(n, bool)
-                row, found = self._locate(idf_keys)
-                member[row[found]] = True
-                in_pool = np.bincount(np.repeat(np.arange(len(t)), df), weights=member[rows], minlength=len(t))
-                m = int(member.sum())
-                weight = (qtf * np.log1p((m - in_pool + 0.5) / (in_pool + 0.5))).astype(np.float32)
-            tf = np.concatenate([self.tf[self.indptr[i] : self.indptr[i + 1]] for i in t]).astype(np.float32)
-            part = np.repeat(weight, df) * tf / (tf + self._length_norm()[rows])
-            out = np.bincount(rows, weights=part, minlength=n).astype(np.float32)
+        out = self._every_score(t, qtf, idf_keys)
         return out if keys is None else self.pick(out, keys)
 
-    def best(self, query: str, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
-        """Keys of the k papers (of the `allowed` keys) that score highest for `query` over its rarest terms,
-        best first, those scoring 0 left out: the query's terms by ascending document frequency, as many as hold
-        CANDIDATE_POSTINGS postings. At 2.7M papers a paper-length query touches ~40M postings, 85% of them of
-        its terms found in over a tenth of all papers, whose low IDF moves a ranking least: scoring every posting
-        took ~1 s, the whole budget of `similar` being 0.3 s. Below ~200,000 papers every term fits: the exact
-        top k of `scores`, the same order (ties by key)."""
+    def best(self, terms: Sequence[str], k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Keys of the k papers (of the `allowed` keys) that score highest for the tokenized query over its rarest
+        terms, best first, those scoring 0 left out: the query's terms by ascending document frequency, as many as
+        hold CANDIDATE_POSTINGS postings. At 2.7M papers a paper-length query touches ~40M postings, 85% of them
+        of its terms found in over a tenth of all papers, whose low IDF moves a ranking least: scoring every
+        posting took ~1 s, the whole budget of `similar` being 0.3 s. Below ~200,000 papers every term fits: the
+        exact top k of `scores`, the same order (ties by key)."""
         n = len(self.keys)
-        t, qtf = self._terms(tokenize(query))
+        t, qtf = self._terms(terms)
         if not len(t) or not n:
             return np.zeros(0, np.int64)
         df = self.indptr[t + 1] - self.indptr[t]
         by_rarity = np.argsort(df, kind="stable")
         fits = int(np.searchsorted(np.cumsum(df[by_rarity]), CANDIDATE_POSTINGS, side="right"))
         chosen = np.sort(by_rarity[: max(fits, 1)])  # back in term order: sums as `scores` adds them
-        t, qtf, df = t[chosen], qtf[chosen], df[chosen]
-        rows = np.concatenate([self.doc[self.indptr[i] : self.indptr[i + 1]] for i in t])
-        _check_postings(rows, df, n)
-        tf = np.concatenate([self.tf[self.indptr[i] : self.indptr[i + 1]] for i in t]).astype(np.float32)
-        part = np.repeat(self._idf_weights(t, qtf), df) * tf / (tf + self._length_norm()[rows])
-        scores = np.bincount(rows, weights=part, minlength=n).astype(np.float32)
+        scores = self._every_score(t[chosen], qtf[chosen])
         if allowed is not None:
             row, found = self._locate(allowed)
             mask = np.zeros(n, bool)
@@ -227,6 +205,29 @@ class Bm25Index:
             scores[~mask] = 0
         top = top_n(scores, k)
         return self.keys[top[scores[top] > 0]]
+
+    def _every_score(
+        self, t: np.ndarray, qtf: np.ndarray, idf_keys: Sequence[int] | np.ndarray | None = None
+    ) -> np.ndarray:
+        """BM25 of the terms `t` (counted `qtf` times) for every document, in key order, from their postings."""
+        n = len(self.keys)
+        if not len(t) or not n:
+            return np.zeros(n, np.float32)
+        df = self.indptr[t + 1] - self.indptr[t]
+        rows = np.concatenate([self.doc[self.indptr[i] : self.indptr[i + 1]] for i in t])
+        _check_postings(rows, df, n)
+        if idf_keys is None:
+            weight = self._idf_weights(t, qtf)
+        else:  # document frequencies among the idf_keys documents only
+            member = np.zeros(n, bool)
+            row, found = self._locate(idf_keys)
+            member[row[found]] = True
+            in_pool = np.bincount(np.repeat(np.arange(len(t)), df), weights=member[rows], minlength=len(t))
+            m = int(member.sum())
+            weight = (qtf * np.log1p((m - in_pool + 0.5) / (in_pool + 0.5))).astype(np.float32)
+        tf = np.concatenate([self.tf[self.indptr[i] : self.indptr[i + 1]] for i in t]).astype(np.float32)
+        part = np.repeat(weight, df) * tf / (tf + self._length_norm()[rows])
+        return np.bincount(rows, weights=part, minlength=n).astype(np.float32)
 
     def _terms(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The query's terms that the index holds (term ids, ascending) and how often the query has each."""

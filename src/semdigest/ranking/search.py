@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 
 from ..indexes.directory import Indexes
+from ..indexes.lexical import tokenize
 from ..paper import Paper
 from ..store import Store
 from .fusion import SIMILAR_LEXICAL_WEIGHT, hubness, hybrid_scores
@@ -62,14 +63,15 @@ class Searcher:
         """The `n` papers most like (`vector`, `text`), best first, without the papers of the `exclude`d keys."""
         excluded = {int(key) for key in exclude}
         allowed = self._allowed(filters) if filters else None
-        pool = self._candidates(vector, text, excluded, allowed)
+        terms = tokenize(text)  # once: for the candidates, then for the pool's scores
+        pool = self._candidates(vector, terms, excluded, allowed)
         if not pool:
             return []
         vectors = self.store.vectors(self.model, pool)
         fused = hybrid_scores(
             vector,
             vectors,
-            self.lexical.scores(text, pool),
+            self.lexical.term_scores(terms, pool),
             hubness=hubness(vectors, self.sample.vectors),
             weight=SIMILAR_LEXICAL_WEIGHT,
         )
@@ -84,11 +86,13 @@ class Searcher:
             allowed = np.intersect1d(allowed, chosen)
         return allowed
 
-    def _candidates(self, vector: np.ndarray, text: str, excluded: set[int], allowed: np.ndarray | None) -> list[int]:
+    def _candidates(
+        self, vector: np.ndarray, terms: list[str], excluded: set[int], allowed: np.ndarray | None
+    ) -> list[int]:
         if allowed is not None and len(allowed) == 0:
             return []
         exact = lambda keys: self.store.vectors(self.model, keys)  # re-ranks approximate candidates
         _, dense = self.vectors.search(vector[None, :], POOL + len(excluded), allowed, exact=exact)
-        top = self.lexical.best(text, POOL + len(excluded), allowed)  # papers sharing no term are no candidates
+        top = self.lexical.best(terms, POOL + len(excluded), allowed)  # papers sharing no term are no candidates
         pool = dict.fromkeys(int(key) for key in np.concatenate([dense[0], top]) if key >= 0)
         return [key for key in pool if key not in excluded and key in self.vectors.state]
