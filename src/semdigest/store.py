@@ -489,12 +489,8 @@ class Store:
 
     def embedded(self, model: str) -> dict[int, str]:
         """key -> content hash of every paper whose current text has a vector for `model`."""
-        rows = self.db.execute(
-            "SELECT p.key, p.hash FROM papers p JOIN embeddings e INDEXED BY embeddings_keys"
-            " ON e.model = ? AND e.hash = p.hash",
-            (model,),
-        )
-        return dict(rows.fetchall())
+        keys, hashes = self.embedded_keys(model)
+        return dict(zip(keys.tolist(), (digest.decode() for digest in hashes)))
 
     def embedded_keys(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """`embedded` as two arrays in key order, int64 keys and "S32" hashes, read 100,000 rows at a time:
