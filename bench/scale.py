@@ -7,14 +7,15 @@ Each size lives in bench/.cache/scale/<papers>/ (a home, its snapshot file and r
 `clean` removes a size's files but its results). The corpus is synthetic with real statistics (scalekit.py):
 papers recombined from the real corpus's sentences, vectors as noisy copies of real vectors the model computed,
 put straight into the store's embedding cache (`Store.put_vectors`): embedding 2.7M papers takes ~10 h here.
-Everything else runs the product's code: `semdigest ingest`, `semdigest index` and `semdigest similar` as fresh
-processes under /usr/bin/time -v (wall seconds and peak RSS), and the index builds through the library in a child
-process each, so that each one's peak RSS is its own.
+Everything else runs the product's commands as fresh processes under /usr/bin/time -v (wall seconds and peak
+RSS): `semdigest ingest`, `semdigest index --rebuild`, `semdigest index` and `semdigest similar`. Below the
+application API only the vectors phase (which puts the synthetic vectors) and the recall phase (which measures the
+FAISS index itself against exact search) reach into the store and the index, in a child process each.
 
-Phases: generate, ingest, vectors, faiss, bm25, index (the `semdigest index` a user runs next: it finds both
-indexes current), similar (whole-command latency, the median of fresh processes), recall (recall@10 of the
-approximate index against exact search over all the store's vectors, streamed), day (a day of 1,000 new papers:
-ingest, their vectors, `semdigest index`).
+Phases: generate, ingest, vectors, build (`semdigest index --rebuild`: both indexes from the cached vectors),
+index (the `semdigest index` a user runs next: it finds both indexes current), similar (whole-command latency,
+the median of fresh processes), recall (recall@10 of the approximate index against exact search over all the
+store's vectors, streamed), day (a day of 1,000 new papers: ingest, their vectors, `semdigest index`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ SEMDIGEST = [sys.executable, "-m", "semdigest"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
 MODEL = "all-MiniLM-L6-v2+onnx-int8"  # the default model's id: `semdigest index` finds every vector cached
 DAY_PAPERS = 1000  # arXiv announces ~1,000 new papers a day across all categories
-PHASES = ("generate", "ingest", "vectors", "faiss", "bm25", "index", "similar", "recall", "day")
-# not in PHASES: the FAISS index alone over vectors computed on demand (`--only faiss_direct`)
+PHASES = ("generate", "ingest", "vectors", "build", "index", "similar", "recall", "day")
 
 
 def log(message: str) -> None:
@@ -107,11 +107,20 @@ class Run:
     def vectors(self) -> dict:
         return self.child("vectors")
 
-    def faiss(self) -> dict:
-        return {**self.child("faiss"), "bytes": size_of(building(self) / "vectors")}
-
-    def bm25(self) -> dict:
-        return self.child("bm25")  # its size measured before it publishes the generation
+    def build(self) -> dict:
+        """`semdigest index --rebuild`: both indexes built from the cached vectors (FAISS, then BM25), as the
+        first `index` after a bulk load builds them; the sizes of the generation it published."""
+        self.copy_model()
+        seconds, peak, out = self.cli("index", "--rebuild")
+        index = self.home / "index"
+        generation = index / (index / "CURRENT").read_text().strip()
+        return {
+            "seconds": seconds,
+            "peak_rss": peak,
+            "report": out.strip(),
+            "faiss_bytes": size_of(generation / "vectors"),
+            "bm25_bytes": size_of(generation / "lexical"),
+        }
 
     def index(self) -> dict:
         self.copy_model()
@@ -126,14 +135,12 @@ class Run:
             shutil.copytree(built, self.home / "cache")
 
     def similar(self, runs: int = 9) -> dict:
-        ids = json.loads(self.child("ids")["ids"])[:runs]
+        # synthetic papers (all indexed) drawn at random: their ids follow from their numbers
+        ids = [scalekit.synthetic_id(number) for number in random.Random(0).sample(range(self.papers), runs)]
         self.cli("similar", ids[0])  # warm the page cache once, as a daily user's machine has it
         times = [self.cli("similar", paper_id)[0] for paper_id in ids]
         peaks = [self.cli("similar", paper_id)[1] for paper_id in ids[:3]]
         return {"median": statistics.median(times), "runs": times, "peak_rss": max(peaks)}
-
-    def faiss_direct(self) -> dict:
-        return self.child("faiss_direct")
 
     def recall(self) -> dict:
         return self.child("recall")
@@ -189,77 +196,6 @@ def child_vectors(run: Run) -> dict:
             chosen = np.array([int(digest[:12], 16) % len(real) for digest in hashes])
             store.put_vectors(MODEL, hashes, scalekit.noisy_vectors(real, chosen, first))
     return {"seconds": time.perf_counter() - start, "vectors": len(missing), "real_sources": len(real)}
-
-
-def building(run: Run) -> Path:
-    """The index generation the faiss and bm25 phases build, apart from the live one until bm25 publishes it."""
-    return layout(run).index / ".tmp-bench"
-
-
-def child_faiss(run: Run) -> dict:
-    """The FAISS index and the calibration sample, built as `semdigest index` builds them."""
-    from semdigest.indexes.sample import Sample
-    from semdigest.indexes.vectors import VectorIndex
-    from semdigest.store import Store
-
-    folder = building(run)
-    start = time.perf_counter()
-    with Store(layout(run).db) as store:
-        keys, hashes = store.embedded_keys(MODEL)
-        index = VectorIndex.build(MODEL, keys, hashes, lambda wanted: store.vectors(MODEL, wanted))
-        (folder / "vectors").mkdir(parents=True, exist_ok=True)
-        index.save(folder / "vectors")
-        vectors_of = lambda wanted: store.vectors(MODEL, wanted)
-        Sample.choose(MODEL, index.state.sorted_keys, vectors_of, index.dim).save(folder / "sample.npz")
-    return {"seconds": time.perf_counter() - start, "kind": index.kind}
-
-
-def child_bm25(run: Run) -> dict:
-    """The BM25 index of the FAISS index's papers, built as `semdigest index` builds it; then the generation is
-    published as `semdigest index` publishes one (its manifest last, then the CURRENT pointer)."""
-    from semdigest.files import atomic_write_text
-    from semdigest.indexes import manifest
-    from semdigest.indexes.directory import POINTER
-    from semdigest.indexes.lexical import Bm25Index
-    from semdigest.indexes.vectors import VectorIndex
-    from semdigest.store import Store
-
-    folder = building(run)
-    start = time.perf_counter()
-    with Store(layout(run).db) as store:
-        keys = VectorIndex.open(folder / "vectors").state.sorted_keys
-        Bm25Index.build_into(folder / "lexical", keys, store.texts)
-    seconds = time.perf_counter() - start
-    bytes_ = size_of(folder / "lexical")
-    manifest.write(folder, MODEL)
-    name = f"g{time.time_ns()}-{os.getpid()}"
-    os.replace(folder, folder.parent / name)
-    atomic_write_text(folder.parent / POINTER, name + "\n")
-    return {"seconds": seconds, "bytes": bytes_}
-
-
-def layout(run: Run):
-    from semdigest.layout import Layout
-
-    return Layout(run.home)
-
-
-def index_dir(run: Run):
-    from semdigest.indexes.directory import IndexDir
-
-    return IndexDir(layout(run).index)
-
-
-def child_ids(run: Run) -> dict:
-    from semdigest.indexes.directory import IndexDir
-    from semdigest.layout import Layout
-    from semdigest.store import Store
-
-    keys = IndexDir(Layout(run.home).index).open().vectors.state.sorted_keys
-    chosen = random.Random(0).sample(keys.tolist(), 20)
-    with Store(Layout(run.home).db) as store:
-        papers = store.papers_by_key(chosen)
-    return {"ids": json.dumps([papers[key].id for key in chosen])}
 
 
 SWEEP = ((16, 100), (32, 100), (64, 100), (16, 300), (32, 300), (64, 300))  # (nprobe, candidates re-ranked)
@@ -319,51 +255,8 @@ def measure_recall(
     return recall, 1000 * statistics.median(seconds)
 
 
-def synthetic_vectors(real: np.ndarray, rows: int = 65_536) -> Callable[[Sequence[int]], np.ndarray]:
-    """Key -> a noisy copy of a real vector, computed on demand for any keys (the `faiss_direct` phase):
-    real[key % len(real)] plus noise row key % rows of a fixed Gaussian table, normalised."""
-    table = scalekit.NOISE * np.random.default_rng(0).standard_normal((rows, real.shape[1]), dtype=np.float32)
-
-    def vectors_of(keys: Sequence[int]) -> np.ndarray:
-        wanted = np.asarray(keys, np.int64)
-        vectors = real[wanted % len(real)] + table[wanted % rows]
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    return vectors_of
-
-
-def child_faiss_direct(run: Run) -> dict:
-    """VectorIndex.build over `papers` synthetic vectors read from a function instead of the store (where
-    putting them takes hours on this loaded machine), saved, opened memory-mapped, and searched against exact
-    search: the FAISS index's own time, peak RSS, size, recall@10 and latency at this size."""
-    from semdigest.indexes.vectors import VectorIndex
-
-    vectors_of = synthetic_vectors(real_vectors())
-    keys = np.arange(1, run.papers + 1, dtype=np.int64)
-    folder = run.dir / "faiss-direct"
-    folder.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    index = VectorIndex.build(MODEL, keys, np.zeros(len(keys), "S32"), vectors_of)
-    index.save(folder)
-    build = time.perf_counter() - start
-    del index
-    opened = VectorIndex.open(folder)
-    recall, query_ms = measure_recall(opened, exact_neighbours(keys, vectors_of), vectors_of)
-    return {
-        "seconds": build,
-        "kind": opened.kind,
-        "bytes": size_of(folder),
-        "recall_at_10": recall,
-        "query_ms": query_ms,
-    }
-
-
 CHILDREN = {
-    "faiss_direct": child_faiss_direct,
     "vectors": child_vectors,
-    "faiss": child_faiss,
-    "bm25": child_bm25,
-    "ids": child_ids,
     "recall": child_recall,
 }
 
@@ -394,12 +287,11 @@ def table() -> str:
     rows = {
         "ingest: papers/s": ("ingest", lambda r: f"{r['papers_per_s']:,.0f}"),
         "ingest: peak RSS": ("ingest", lambda r: gib(r["peak_rss"])),
-        "FAISS: kind, build time": ("faiss", lambda r: f"{r['kind']}, {r['seconds']:.0f} s"),
-        "FAISS: build peak RSS": ("faiss", lambda r: gib(r["peak_rss"])),
-        "FAISS: size on disk": ("faiss", lambda r: gib(r["bytes"])),
-        "BM25: build time": ("bm25", lambda r: f"{r['seconds']:.0f} s"),
-        "BM25: build peak RSS": ("bm25", lambda r: gib(r["peak_rss"])),
-        "BM25: size on disk": ("bm25", lambda r: gib(r["bytes"])),
+        "both indexes built (`semdigest index --rebuild`)": (
+            "build",
+            lambda r: f"{r['seconds']:.0f} s, {gib(r['peak_rss'])}",
+        ),
+        "size on disk: FAISS, BM25": ("build", lambda r: f"{gib(r['faiss_bytes'])}, {gib(r['bm25_bytes'])}"),
         "`semdigest index` with both current": ("index", lambda r: f"{r['seconds']:.0f} s, {gib(r['peak_rss'])}"),
         "`similar <id>`: whole command, median": ("similar", lambda r: f"{r['median']:.2f} s"),
         "`similar <id>`: peak RSS": ("similar", lambda r: gib(r["peak_rss"])),
@@ -407,14 +299,6 @@ def table() -> str:
         "vector search, median a query": ("recall", lambda r: f"{r['query_ms']:.1f} ms"),
         "recall@10, ms: nprobe 16/32/64, 100 candidates re-ranked": ("recall", lambda r: sweep(r, 100)),
         "recall@10, ms: nprobe 16/32/64, 300 candidates (as `similar`)": ("recall", lambda r: sweep(r, 300)),
-        "FAISS alone, vectors computed on demand: kind, build": (
-            "faiss_direct",
-            lambda r: f"{r['kind']}, {r['seconds']:.0f} s, {gib(r['peak_rss'])}, {gib(r['bytes'])} on disk",
-        ),
-        "FAISS alone: recall@10, median a query": (
-            "faiss_direct",
-            lambda r: f"{r['recall_at_10']:.3f}, {r['query_ms']:.1f} ms",
-        ),
         "add one day (1,000 papers): ingest + index": (
             "day",
             lambda r: f"{r['ingest']:.1f} s + {r['index']:.1f} s, {gib(r['peak_rss'])}",
